@@ -1,0 +1,204 @@
+//! Fetching providers' published keys with the Workers `fetch`, under the rules of
+//! [`crate::auth::remote`].
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use worker::wasm_bindgen;
+use worker::wasm_bindgen::prelude::*;
+use worker::{console_log, console_warn, Fetch, Method, Request, RequestInit, RequestRedirect};
+
+use crate::auth::error::AuthError;
+use crate::auth::keys::VerifyingKey;
+use crate::auth::remote::{
+    discovery_url, read_discovery_response, read_jwks_response, FetchError, Fetched, KeyState,
+    Plan, RemoteKeys, MAX_DOCUMENT_BYTES,
+};
+use crate::auth::Provider;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout)]
+    fn abort_after(milliseconds: u32) -> worker::web_sys::AbortSignal;
+}
+
+/// How often a request waiting for another request's fetch looks again.
+const POLL: Duration = Duration::from_millis(25);
+
+thread_local! {
+    static STATES: RefCell<HashMap<String, KeyState>> = RefCell::new(HashMap::new());
+}
+
+fn with_state<T>(issuer: &str, f: impl FnOnce(&mut KeyState) -> T) -> T {
+    STATES.with(|states| f(states.borrow_mut().entry(issuer.to_string()).or_default()))
+}
+
+fn now() -> f64 {
+    worker::js_sys::Date::now() / 1000.0
+}
+
+/// The provider's current keys for a token with `kid`, fetching them when the rules say so.
+/// `on_replace` receives the ids of keys a new set replaced.
+pub async fn keys_for(
+    provider: &Provider,
+    settings: &RemoteKeys,
+    kid: Option<&str>,
+    on_replace: impl Fn(&[u64]),
+) -> Result<Rc<Vec<VerifyingKey>>, AuthError> {
+    let issuer = provider.issuer.as_str();
+    let mut fetched = false;
+    let deadline = now() + settings.timeout + 2.0;
+    loop {
+        let at = now();
+        match with_state(issuer, |state| state.plan(settings, kid, at)) {
+            Plan::Use(keys) => return Ok(keys),
+            Plan::Unavailable { retry_after } => {
+                return Err(AuthError::KeysUnavailable { retry_after })
+            }
+            Plan::Wait if at < deadline => worker::Delay::from(POLL).await,
+            Plan::Wait => {
+                return Err(AuthError::KeysUnavailable {
+                    retry_after: settings.cooldown.ceil() as u32,
+                })
+            }
+            Plan::Fetch if fetched => {
+                // This request already fetched once; it does not start a second fetch.
+                return with_state(issuer, |state| state.current()).ok_or(
+                    AuthError::KeysUnavailable {
+                        retry_after: settings.cooldown.ceil() as u32,
+                    },
+                );
+            }
+            Plan::Fetch => {
+                fetched = true;
+                with_state(issuer, |state| state.begin_fetch(at));
+                refresh(provider, settings, &on_replace).await;
+            }
+        }
+    }
+}
+
+async fn refresh(provider: &Provider, settings: &RemoteKeys, on_replace: &impl Fn(&[u64])) {
+    let issuer = provider.issuer.as_str();
+    let started = now();
+    match fetch_key_set(provider, settings).await {
+        Ok((keys, dropped, ttl)) => {
+            let count = keys.len();
+            let replaced = with_state(issuer, |state| state.fetch_succeeded(keys, ttl, now()));
+            on_replace(&replaced);
+            console_log!(
+                "{}",
+                serde_json::json!({"event": "jwks_fetched", "issuer": issuer, "keys": count,
+                                   "dropped": dropped, "ttl": ttl,
+                                   "ms": (now() - started) * 1000.0})
+            );
+        }
+        Err(FetchError(why)) => {
+            with_state(issuer, |state| state.fetch_failed());
+            console_warn!(
+                "{}",
+                serde_json::json!({"event": "jwks_fetch_failed", "issuer": issuer,
+                                   "message": why, "ms": (now() - started) * 1000.0})
+            );
+        }
+    }
+}
+
+type KeySet = (Vec<VerifyingKey>, Vec<String>, f64);
+
+async fn fetch_key_set(provider: &Provider, settings: &RemoteKeys) -> Result<KeySet, FetchError> {
+    let url = match &settings.jwks_url {
+        Some(url) => url.clone(),
+        None => match with_state(&provider.issuer, |state| {
+            state.discovered_url().map(String::from)
+        }) {
+            Some(url) => url,
+            None => {
+                let document = get(&discovery_url(&provider.issuer), settings).await?;
+                let url = read_discovery_response(&document.view(), &provider.issuer)?;
+                with_state(&provider.issuer, |state| {
+                    state.set_discovered_url(url.clone())
+                });
+                url
+            }
+        },
+    };
+    let document = get(&url, settings).await?;
+    let (read, ttl) = read_jwks_response(&document.view(), settings)?;
+    let dropped = read.rejected.iter().map(ToString::to_string).collect();
+    Ok((read.keys, dropped, ttl))
+}
+
+struct Document {
+    status: u16,
+    content_type: Option<String>,
+    cache_control: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Document {
+    fn view(&self) -> Fetched<'_> {
+        Fetched {
+            status: self.status,
+            content_type: self.content_type.as_deref(),
+            cache_control: self.cache_control.as_deref(),
+            body: &self.body,
+        }
+    }
+}
+
+/// GETs `url` without following redirects, abandoning it after the timeout.
+async fn get(url: &str, settings: &RemoteKeys) -> Result<Document, FetchError> {
+    let failed = |why: String| FetchError(format!("GET {url}: {why}"));
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get)
+        .with_redirect(RequestRedirect::Manual);
+    let request = Request::new_with_init(url, &init).map_err(|e| failed(e.to_string()))?;
+    let _ = request.headers().set("Accept", "application/json");
+
+    let milliseconds = (settings.timeout * 1000.0).round() as u32;
+    let signal = worker::AbortSignal::from(abort_after(milliseconds));
+    let mut response = Fetch::Request(request)
+        .send_with_signal(&signal)
+        .await
+        .map_err(|e| failed(timeout_or(e, settings)))?;
+
+    let status = response.status_code();
+    let headers = response.headers();
+    let content_type = headers.get("Content-Type").ok().flatten();
+    let cache_control = headers.get("Cache-Control").ok().flatten();
+    let declared = headers
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|l| l.parse::<usize>().ok());
+    let body = if status == 200 && declared.is_none_or(|len| len <= MAX_DOCUMENT_BYTES) {
+        response
+            .bytes()
+            .await
+            .map_err(|e| failed(timeout_or(e, settings)))?
+    } else if declared.is_some_and(|len| len > MAX_DOCUMENT_BYTES) {
+        return Err(failed(format!(
+            "body is larger than {MAX_DOCUMENT_BYTES} bytes"
+        )));
+    } else {
+        Vec::new()
+    };
+    Ok(Document {
+        status,
+        content_type,
+        cache_control,
+        body,
+    })
+}
+
+fn timeout_or(err: worker::Error, settings: &RemoteKeys) -> String {
+    let text = err.to_string();
+    if text.contains("TimeoutError") || text.contains("timed out") || text.contains("aborted") {
+        format!("no answer within {} s", settings.timeout)
+    } else {
+        text
+    }
+}
