@@ -61,6 +61,12 @@ describe("unknown paths are 404", () => {
     });
   }
 
+  test("the 404 message shows at most 200 characters of the path", async () => {
+    const path = `/${"a".repeat(300)}`;
+    const res = await worker.fetch(path);
+    await assertError(res, 404, "not_found", `no route serves ${path.slice(0, 200)}`);
+  });
+
   test("the 404 message names the path without its query string", async () => {
     const res = await worker.fetch("/nope?path=/health");
     await assertError(res, 404, "not_found", "no route serves /nope");
@@ -148,6 +154,11 @@ describe("POST /echo", () => {
   test("round-trips non-ASCII UTF-8", async () => {
     const text = "naïve café — 日本語 🚀";
     assert.deepEqual(await echo(text), { identity: null, body: text });
+  });
+
+  test("invalid UTF-8 is echoed with U+FFFD replacement characters", async () => {
+    const out = await echo(new Uint8Array([0xff, 0x61, 0xc3]));
+    assert.deepEqual(out, { identity: null, body: "\ufffda\ufffd" });
   });
 
   test("an empty body echoes as the empty string", async () => {

@@ -28,6 +28,11 @@ const STANDARD_CLAIMS: [(&str, &str); 17] = [
     ("updated_at", "updatedAt"),
 ];
 
+/// Claims that never reach the identity's fields: `iss` and `sub` are read into their own
+/// fields, and a claim named like one of those fields would let a token dictate its own
+/// `tokenIdentifier` — posing as a user of another provider.
+const RESERVED: [&str; 5] = ["iss", "sub", "tokenIdentifier", "subject", "issuer"];
+
 /// Claims that are booleans in OpenID Connect but which some providers (older AWS Cognito
 /// pools among them) send as the strings `"true"` and `"false"`.
 const BOOLEAN_CLAIMS: [&str; 2] = ["email_verified", "phone_number_verified"];
@@ -60,7 +65,7 @@ impl UserIdentity {
         // literal `givenName` and `given_name`, the standard claim is the documented source.
         let mut fields: Map<String, Value> = claims
             .iter()
-            .filter(|(claim, _)| *claim != "iss" && *claim != "sub" && !is_standard(claim))
+            .filter(|(claim, _)| !RESERVED.contains(&claim.as_str()) && !is_standard(claim))
             .map(|(claim, value)| (claim.clone(), value.clone()))
             .collect();
         for (claim, name) in STANDARD_CLAIMS {
@@ -154,6 +159,21 @@ mod tests {
         assert_eq!(out["scope"], "read write");
         assert_eq!(out["exp"], 5);
         assert!(out.get("iss").is_none() && out.get("sub").is_none());
+    }
+
+    #[test]
+    fn claims_cannot_replace_the_identity_fields() {
+        let out = identity(json!({
+            "iss": "https://a.test", "sub": "user", "tokenIdentifier": "https://b.test|admin",
+            "subject": "admin", "issuer": "https://b.test"
+        }));
+        assert_eq!(
+            out,
+            json!({"tokenIdentifier": "https://a.test|user", "subject": "user",
+                   "issuer": "https://a.test"})
+        );
+        let text = serde_json::to_string(&out).unwrap();
+        assert_eq!(text.matches("\"subject\"").count(), 1);
     }
 
     #[test]

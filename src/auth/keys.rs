@@ -255,8 +255,11 @@ fn read_material(jwk: &Jwk) -> Result<KeyMaterial, String> {
                     "RSA modulus is {bits} bits, at least {MIN_RSA_BITS} are required"
                 ));
             }
-            if e.is_empty() || e.len() > 8 || e.iter().all(|b| *b == 0) {
-                return Err("RSA exponent is not a usable public exponent".into());
+            // Web Crypto in workerd (BoringSSL) verifies only with e = 3 or 65537, the only
+            // exponents in real use; refusing others here keeps the host and the Worker alike.
+            let exponent = e.iter().skip_while(|b| **b == 0).collect::<Vec<_>>();
+            if exponent != [&3] && exponent != [&1, &0, &1] {
+                return Err("RSA exponent must be 3 or 65537 (\"AQAB\")".into());
             }
             Ok(KeyMaterial::Rsa { n, e })
         }
@@ -297,6 +300,11 @@ fn read_material(jwk: &Jwk) -> Result<KeyMaterial, String> {
     }
 }
 
+/// Whether any key of the set has a `kid`, so that a token's `kid` can choose among them.
+pub fn names_keys(keys: &[VerifyingKey]) -> bool {
+    keys.iter().any(|key| key.kid.is_some())
+}
+
 /// The bit length of a big-endian modulus.
 fn rsa_bits(n: &[u8]) -> usize {
     let Some(first) = n.iter().position(|b| *b != 0) else {
@@ -309,12 +317,14 @@ fn rsa_bits(n: &[u8]) -> usize {
 ///
 /// With a `kid`, the key with that `kid` is the only candidate, and it must fit `alg`. Without
 /// one, the single key that fits `alg` is used; several fitting keys are ambiguous, since
-/// trying each would multiply the cost of a forged token.
+/// trying each would multiply the cost of a forged token. When no key of the set has a `kid`
+/// (an HS256 secret never has one), the token's `kid` cannot choose and is not used.
 pub fn select<'k>(
     keys: &'k [VerifyingKey],
     alg: Algorithm,
     kid: Option<&str>,
 ) -> Result<&'k VerifyingKey, AuthError> {
+    let kid = kid.filter(|_| names_keys(keys));
     if let Some(kid) = kid {
         let key = keys
             .iter()
@@ -491,6 +501,37 @@ mod tests {
             select(&set, Algorithm::Ps256, None).unwrap_err().code(),
             "no_unique_key"
         );
+    }
+
+    #[test]
+    fn a_kid_is_not_used_when_no_key_has_one() {
+        let secret = [VerifyingKey::hmac(&[1; 32]).unwrap()];
+        assert!(select(&secret, Algorithm::Hs256, Some("any")).is_ok());
+        let mut jwk = rsa_jwk("x", 2048);
+        jwk.as_object_mut().unwrap().remove("kid");
+        let unnamed = keys(&[jwk]);
+        assert!(select(&unnamed, Algorithm::Rs256, Some("k1")).is_ok());
+        let named = keys(&[rsa_jwk("a", 2048)]);
+        assert_eq!(
+            select(&named, Algorithm::Rs256, Some("k1"))
+                .unwrap_err()
+                .code(),
+            "unknown_key"
+        );
+    }
+
+    #[test]
+    fn rsa_exponents_other_than_3_and_65537_are_refused() {
+        let mut jwk = rsa_jwk("e", 2048);
+        jwk["e"] = json!(base64url::encode(&[1, 0, 0, 0, 0, 1]));
+        assert_eq!(
+            read_jwk(&jwk).unwrap_err().reason,
+            "RSA exponent must be 3 or 65537 (\"AQAB\")"
+        );
+        jwk["e"] = json!("Aw");
+        assert!(read_jwk(&jwk).is_ok());
+        jwk["e"] = json!("AAEAAQ");
+        assert!(read_jwk(&jwk).is_ok());
     }
 
     #[test]

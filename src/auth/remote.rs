@@ -113,8 +113,8 @@ impl KeyState {
         };
 
         let stale = now >= self.fresh_until;
-        let kid_missing =
-            kid.is_some_and(|kid| !keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
+        let kid_missing = keys::names_keys(keys)
+            && kid.is_some_and(|kid| !keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
         if (stale || kid_missing) && cooled && !in_flight {
             Plan::Fetch
         } else if kid_missing && in_flight {

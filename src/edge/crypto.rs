@@ -15,7 +15,7 @@ use worker::wasm_bindgen_futures::JsFuture;
 
 use crate::auth::algorithm::Algorithm;
 use crate::auth::base64url;
-use crate::auth::keys::KeyMaterial;
+use crate::auth::keys::{KeyMaterial, VerifyingKey};
 use crate::auth::SignatureCheck;
 
 #[wasm_bindgen]
@@ -59,7 +59,7 @@ thread_local! {
 
 /// Checks the signature. `Err` means the key itself could not be imported.
 pub async fn verify_signature(check: &SignatureCheck<'_>) -> Result<bool, ImportFailed> {
-    let key = imported_key(check).await?;
+    let key = import(check.key, check.alg).await?;
     let params = verify_params(check.alg);
     let promise = SUBTLE
         .with(|subtle| subtle.verify(&params, &key, check.signature, check.message))
@@ -76,14 +76,24 @@ pub fn forget_keys(ids: &[u64]) {
     KEYS.with(|keys| keys.borrow_mut().retain(|(id, _), _| !ids.contains(id)));
 }
 
-async fn imported_key(check: &SignatureCheck<'_>) -> Result<JsValue, ImportFailed> {
-    let slot = (check.key.id, check.alg);
+/// Imports `key` for every algorithm of `algorithms` it fits, keeping the results. Web Crypto
+/// checks what the JWK parser cannot (an EC point on its curve, an RSA key it supports), so a
+/// key that fails here can never verify anything.
+pub async fn import_all(key: &VerifyingKey, algorithms: &[Algorithm]) -> Result<(), ImportFailed> {
+    for alg in algorithms.iter().filter(|alg| key.fits(**alg)) {
+        import(key, *alg).await?;
+    }
+    Ok(())
+}
+
+async fn import(key: &VerifyingKey, alg: Algorithm) -> Result<JsValue, ImportFailed> {
+    let slot = (key.id, alg);
     if let Some(key) = KEYS.with(|keys| keys.borrow().get(&slot).cloned()) {
         return Ok(key);
     }
 
-    let (format, data) = key_data(&check.key.material)?;
-    let algorithm = parse_json(import_params(check.alg))?;
+    let (format, data) = key_data(&key.material)?;
+    let algorithm = parse_json(import_params(alg))?;
     let usages = Array::of1(&JsValue::from_str("verify"));
     let promise = SUBTLE
         .with(|subtle| subtle.import_key(format, &data, &algorithm, false, &usages))

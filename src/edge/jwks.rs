@@ -127,8 +127,45 @@ async fn fetch_key_set(provider: &Provider, settings: &RemoteKeys) -> Result<Key
     };
     let document = get(&url, settings).await?;
     let (read, ttl) = read_jwks_response(&document.view(), settings)?;
-    let dropped = read.rejected.iter().map(ToString::to_string).collect();
-    Ok((read.keys, dropped, ttl))
+    let mut dropped: Vec<String> = read.rejected.iter().map(ToString::to_string).collect();
+    let mut keys = Vec::with_capacity(read.keys.len());
+    for key in read.keys {
+        match importable(&key, &provider.algorithms).await {
+            Ok(()) => keys.push(key),
+            Err(why) => dropped.push(why),
+        }
+    }
+    if keys.is_empty() {
+        return Err(FetchError(format!(
+            "JWKS has no usable keys: {}",
+            dropped.join("; ")
+        )));
+    }
+    Ok((keys, dropped, ttl))
+}
+
+#[cfg(not(feature = "native-verify"))]
+async fn importable(
+    key: &VerifyingKey,
+    algorithms: &[crate::auth::algorithm::Algorithm],
+) -> Result<(), String> {
+    super::crypto::import_all(key, algorithms)
+        .await
+        .map_err(|err| {
+            let name = key
+                .kid
+                .as_deref()
+                .map_or("without kid".to_string(), |k| format!("{k:?}"));
+            format!("key {name}: Web Crypto cannot import it: {}", err.0)
+        })
+}
+
+#[cfg(feature = "native-verify")]
+async fn importable(
+    _: &VerifyingKey,
+    _: &[crate::auth::algorithm::Algorithm],
+) -> Result<(), String> {
+    Ok(())
 }
 
 struct Document {

@@ -57,12 +57,16 @@ thread_local! {
     static STATE: RefCell<Option<Rc<State>>> = const { RefCell::new(None) };
 }
 
-fn state(env: &Env, routes: fn() -> Router<Handler>) -> Rc<State> {
+async fn state(env: &Env, routes: fn() -> Router<Handler>) -> Rc<State> {
     if let Some(state) = STATE.with(|s| s.borrow().clone()) {
         return state;
     }
     let lookup = |name: &str| env::text(env, name);
-    let state = match Config::from_lookup(lookup) {
+    let config = match Config::from_lookup(lookup) {
+        Ok(config) => import_static_keys(&config).await.map(|()| config),
+        Err(error) => Err(error),
+    };
+    let state = match config {
         Ok(config) => State::Ready(Gateway {
             config,
             router: routes(),
@@ -82,6 +86,38 @@ fn state(env: &Env, routes: fn() -> Router<Handler>) -> Rc<State> {
     let state = Rc::new(state);
     STATE.with(|s| *s.borrow_mut() = Some(state.clone()));
     state
+}
+
+/// Imports every configured key into Web Crypto before the first request is served: a key
+/// that Web Crypto refuses is a configuration error, reported like any other.
+#[cfg(not(feature = "native-verify"))]
+async fn import_static_keys(config: &Config) -> Result<(), ConfigError> {
+    for (index, provider) in config.auth.providers().iter().enumerate() {
+        let KeySource::Static(keys) = &provider.keys else {
+            continue;
+        };
+        for key in keys {
+            if let Err(err) = crypto::import_all(key, &provider.algorithms).await {
+                let name = key
+                    .kid
+                    .as_deref()
+                    .map_or("without kid".to_string(), |k| format!("{k:?}"));
+                return Err(ConfigError {
+                    setting: "AUTH_PROVIDERS",
+                    problem: format!(
+                        "provider {index}: jwks: key {name}: Web Crypto cannot import it: {}",
+                        err.0
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "native-verify")]
+async fn import_static_keys(_config: &Config) -> Result<(), ConfigError> {
+    Ok(())
 }
 
 /// Serves one request with the routes `routes` declares.
@@ -108,7 +144,7 @@ pub async fn serve(
         authorization: authorization.as_deref(),
     };
 
-    let state = state(&env, routes);
+    let state = state(&env, routes).await;
     let (response, outcome) = match &*state {
         State::Ready(gateway) => run(gateway, &head, request, env).await,
         State::Broken { error, cors } => {
