@@ -5,10 +5,12 @@
 #   make dev      serve it locally with wrangler on http://127.0.0.1:8787
 #   make test     host unit tests, clippy, rustfmt, wasm build, Miniflare tests
 #   make token    print a development JWT (make -s token SUB=alice CLAIMS='{"roles":["admin"]}')
+#   make bench    the benchmark against Hono and a bare worker; writes BENCHMARKS.md
 #   make clean    remove build outputs (make distclean also removes installed tools)
 #
 # Variants: `make build FEATURES=native-verify OUT_DIR=build-native` builds the
-# worker with extra cargo features into another directory (default: none, build/).
+# worker with extra cargo features into another directory (default: none, build/);
+# `make test` / `make dev` with the same variables test / serve that variant.
 #
 # Nothing is downloaded by worker-build itself: wasm-bindgen comes from crates.io
 # (cargo install, version read from Cargo.lock), esbuild and wasm-opt (binaryen)
@@ -21,7 +23,7 @@ SHELL := bash
 MAKEFLAGS += --no-builtin-rules --no-print-directory
 
 ROOT := $(CURDIR)
-TOOLS_DIR := $(ROOT)/.tools
+TOOLS_DIR ?= $(ROOT)/.tools
 CARGO_ROOT := $(TOOLS_DIR)/cargo
 CARGO_BIN := $(CARGO_ROOT)/bin
 NODE_BIN := $(ROOT)/node_modules/.bin
@@ -35,6 +37,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version 
 FEATURES ?=
 OUT_DIR ?= build
 OUT := $(patsubst %/,%,$(OUT_DIR))
+CARGO_FEATURES := $(if $(strip $(FEATURES)),--features '$(strip $(FEATURES))')
 
 # Tools installed here come first; the project's node tools (wrangler, esbuild, ...) next.
 export PATH := $(CARGO_BIN):$(NODE_BIN):$(PATH)
@@ -48,16 +51,17 @@ export ESBUILD_BIN := $(ROOT)/node_modules/esbuild/bin/esbuild
 export WASM_OPT_BIN := $(ROOT)/node_modules/binaryen/bin/wasm-opt
 
 NPM_STAMP := node_modules/.package-lock.json
-RUST_SOURCES := $(shell find src -type f 2>/dev/null) Cargo.toml Cargo.lock
+# Directories too, so that deleting a source file also triggers a rebuild.
+RUST_SOURCES := $(shell find src 2>/dev/null) Cargo.toml Cargo.lock
 BUILD_ENTRY := $(OUT)/index.js
 BUILD_CONFIG := $(OUT)/.build-config
 
 .PHONY: help tools rust-target worker-build wasm-bindgen build dev test rust-checks \
-	node-test token clean distclean FORCE
+	node-test native-build bench token clean distclean FORCE
 
 # help: list the targets (default goal).
 help:
-	@sed -n '1,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '1,14s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # tools: install whatever is missing (idempotent; a second run installs nothing).
 tools: rust-target worker-build wasm-bindgen $(NPM_STAMP)
@@ -90,11 +94,12 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# build: compile the worker to $(OUT_DIR)/ (index.js + index_bg.wasm); skipped when up to date.
+# build: compile the worker to $(OUT_DIR)/ (index.js, worker/shim.mjs, worker/index.wasm) with
+# src/edge/entry.js as its JS entry point; skipped when up to date.
 build: $(BUILD_ENTRY)
 
-$(BUILD_ENTRY): $(RUST_SOURCES) $(BUILD_CONFIG) | tools
-	worker-build --release --out-dir '$(OUT)' $(if $(strip $(FEATURES)),--features '$(strip $(FEATURES))')
+$(BUILD_ENTRY): $(RUST_SOURCES) $(BUILD_CONFIG) $(NPM_STAMP) | tools
+	CUSTOM_SHIM='$(ROOT)/src/edge/entry.js' worker-build --release --out-dir '$(OUT)' $(CARGO_FEATURES)
 	@touch $@
 
 # Records the variant's settings; rewritten (forcing a rebuild) only when they change.
@@ -112,16 +117,35 @@ dev: tools build
 # test: everything CI checks; stops at the first failure.
 test: tools rust-checks build node-test
 
-# rust-checks: host unit tests, clippy (host and wasm32), rustfmt.
+# rust-checks: host unit tests, clippy (host, and wasm32 for the worker-only code), rustfmt.
 rust-checks: tools
-	cargo test
-	cargo clippy --all-targets -- -D warnings
-	cargo clippy --lib --target '$(WASM_TARGET)' -- -D warnings
+	cargo test $(CARGO_FEATURES)
+	cargo clippy --all-targets $(CARGO_FEATURES) -- -D warnings
+	cargo clippy --lib --target '$(WASM_TARGET)' $(CARGO_FEATURES) -- -D warnings
+	cargo clippy --lib --target '$(WASM_TARGET)' --features native-verify -- -D warnings
 	cargo fmt --check
 
-# node-test: the Miniflare tests in tests/*.test.mjs against the built worker.
-node-test: build
-	node --test tests/
+# node-test: the Miniflare tests in tests/*.test.mjs against the built worker ($(OUT_DIR)/).
+node-test: build native-build
+	SITEGATE_BUILD_DIR='$(OUT)' node --test tests/
+
+# native-build: the variant verifying with jwt-compact in wasm, which tests/crosscheck.test.mjs
+# runs beside the Web Crypto build on the same tokens.
+native-build:
+	@$(MAKE) build FEATURES=native-verify OUT_DIR=build-native
+
+BENCH_NPM_STAMP := bench/node_modules/.package-lock.json
+
+# bench: build sitegate (+ native-verify) and the peers, load them all in one workerd on
+# 127.0.0.1, drive them with autocannon, write BENCHMARKS.md (~9 min on 2 cores; settings
+# BENCH_SECONDS, BENCH_ROUNDS, ... are listed at the top of bench/run.mjs). Not part of test.
+bench: tools $(BENCH_NPM_STAMP)
+	node bench/run.mjs
+
+# bench/node_modules: `npm ci` from bench/package-lock.json when missing or out of date.
+$(BENCH_NPM_STAMP): bench/package.json bench/package-lock.json
+	npm ci --prefix bench --no-audit --no-fund
+	@touch $@
 
 # token: print a fresh development JWT and nothing else (use with make -s).
 token: export TOKEN_SUB := $(value SUB)

@@ -1,10 +1,10 @@
 //! The HTTP actions the shipped worker serves. Add routes here.
 
 use serde_json::json;
-use worker::{Response, Result};
+use worker::Result;
 
 use crate::auth::AuthPolicy;
-use crate::edge::{Action, Handler};
+use crate::edge::{Action, Answer, Handler};
 use crate::routing::{Method, Route, Router};
 
 /// The largest request body `/echo` reads.
@@ -34,35 +34,35 @@ pub fn routes() -> Router<Handler> {
 }
 
 /// `GET /health`: `{"ok": true}`.
-async fn health(_action: Action) -> Result<Response> {
-    Response::from_json(&json!({"ok": true}))
+async fn health(_action: Action) -> Result<Answer> {
+    Answer::json(&json!({"ok": true}))
 }
 
 /// `GET /whoami`: the caller's identity.
-async fn whoami(action: Action) -> Result<Response> {
-    Response::from_json(&action.auth.user_identity())
+async fn whoami(action: Action) -> Result<Answer> {
+    Answer::json(&action.auth.user_identity())
 }
 
 /// `POST /echo`: the caller's identity (or `null`) and the request body as text.
-async fn echo(mut action: Action) -> Result<Response> {
+async fn echo(mut action: Action) -> Result<Answer> {
     let declared = action
-        .request
+        .request()
         .headers()
         .get("Content-Length")?
         .and_then(|len| len.parse::<usize>().ok());
     if declared.is_some_and(|len| len > ECHO_LIMIT) {
         return too_large();
     }
-    let body = action.request.bytes().await?;
+    let body = action.request().bytes().await?;
     if body.len() > ECHO_LIMIT {
         return too_large();
     }
     let body = String::from_utf8_lossy(&body);
-    Response::from_json(&json!({"identity": action.auth.user_identity(), "body": body}))
+    Answer::json(&json!({"identity": action.auth.user_identity(), "body": body}))
 }
 
-fn too_large() -> Result<Response> {
+fn too_large() -> Result<Answer> {
     let body = json!({"error": "body_too_large",
                       "message": format!("the body must be at most {ECHO_LIMIT} bytes")});
-    Ok(Response::from_json(&body)?.with_status(413))
+    Ok(Answer::json(&body)?.with_status(413))
 }

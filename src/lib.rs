@@ -17,12 +17,13 @@ mod actions;
 #[cfg(target_arch = "wasm32")]
 pub mod edge;
 
+/// The Worker's `fetch` handler.
 #[cfg(target_arch = "wasm32")]
-#[worker::event(fetch)]
-async fn fetch(
-    request: worker::Request,
+#[worker::wasm_bindgen::prelude::wasm_bindgen(wasm_bindgen = worker::wasm_bindgen)]
+pub fn fetch(
+    request: worker::web_sys::Request,
     env: worker::Env,
-    ctx: worker::Context,
-) -> worker::Result<worker::Response> {
-    edge::serve(request, env, ctx, actions::routes).await
+    _ctx: worker::wasm_bindgen::JsValue,
+) -> worker::wasm_bindgen::JsValue {
+    edge::fetch(request, env, actions::routes)
 }

@@ -80,7 +80,7 @@ impl VerifiedTokens {
             return;
         }
         if self.entries.len() >= self.capacity {
-            self.evict(now);
+            self.evict_oldest();
         }
         self.entries.insert(digest, Entry { key_id, forget_at });
         self.order.push_back(digest);
@@ -94,19 +94,15 @@ impl VerifiedTokens {
         self.order.retain(|digest| entries.contains_key(digest));
     }
 
-    /// Drops expired entries, or the oldest one when none has expired.
-    fn evict(&mut self, now: f64) {
-        let before = self.entries.len();
-        self.entries.retain(|_, entry| now < entry.forget_at);
-        if self.entries.len() == before {
-            while let Some(oldest) = self.order.pop_front() {
-                if self.entries.remove(&oldest).is_some() {
-                    break;
-                }
+    /// Drops the oldest entry. This is O(1): under a flood of fresh tokens every insert
+    /// evicts, so it must not scan the cache. Expired entries are simply never hits, and
+    /// leave in their turn.
+    fn evict_oldest(&mut self) {
+        while let Some(oldest) = self.order.pop_front() {
+            if self.entries.remove(&oldest).is_some() {
+                break;
             }
         }
-        let entries = &self.entries;
-        self.order.retain(|digest| entries.contains_key(digest));
     }
 }
 
@@ -134,20 +130,33 @@ mod tests {
     }
 
     #[test]
-    fn stays_within_capacity_dropping_expired_then_oldest() {
+    fn stays_within_capacity_dropping_the_oldest() {
         let mut cache = VerifiedTokens::with_capacity(3);
-        cache.insert(digest("1"), 1, 50.0, 0.0);
-        cache.insert(digest("2"), 1, 500.0, 0.0);
-        cache.insert(digest("3"), 1, 500.0, 0.0);
-        cache.insert(digest("4"), 1, 500.0, 60.0);
-        assert_eq!(cache.len(), 3);
-        assert!(!cache.contains(&digest("1"), 1, 60.0));
-        cache.insert(digest("5"), 1, 500.0, 60.0);
-        assert_eq!(cache.len(), 3);
-        assert!(!cache.contains(&digest("2"), 1, 60.0));
-        for t in ["3", "4", "5"] {
-            assert!(cache.contains(&digest(t), 1, 60.0), "{t}");
+        for t in ["1", "2", "3", "4"] {
+            cache.insert(digest(t), 1, 500.0, 0.0);
         }
+        assert_eq!(cache.len(), 3);
+        assert!(!cache.contains(&digest("1"), 1, 1.0));
+        // Refreshing an entry does not make it younger, nor duplicate it.
+        cache.insert(digest("2"), 1, 600.0, 0.0);
+        cache.insert(digest("5"), 1, 500.0, 0.0);
+        assert_eq!(cache.len(), 3);
+        assert!(!cache.contains(&digest("2"), 1, 1.0));
+        for t in ["3", "4", "5"] {
+            assert!(cache.contains(&digest(t), 1, 1.0), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_flood_of_fresh_tokens_keeps_the_newest() {
+        let mut cache = VerifiedTokens::with_capacity(DEFAULT_CAPACITY);
+        for n in 0..10 * DEFAULT_CAPACITY {
+            cache.insert(digest(&n.to_string()), 1, 500.0, 0.0);
+        }
+        assert_eq!(cache.len(), DEFAULT_CAPACITY);
+        assert_eq!(cache.order.len(), DEFAULT_CAPACITY);
+        assert!(cache.contains(&digest(&(10 * DEFAULT_CAPACITY - 1).to_string()), 1, 1.0));
+        assert!(!cache.contains(&digest(&(9 * DEFAULT_CAPACITY - 1).to_string()), 1, 1.0));
     }
 
     #[test]

@@ -20,7 +20,6 @@ pub mod identity;
 pub mod keys;
 pub mod remote;
 pub mod token;
-#[cfg(any(test, feature = "native-verify"))]
 pub mod verify;
 
 use self::algorithm::{Algorithm, KeyFamily};

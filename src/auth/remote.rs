@@ -274,7 +274,11 @@ pub fn max_age(cache_control: &str) -> Option<f64> {
             return Some(0.0);
         }
         if let Some(value) = lower.strip_prefix("max-age=") {
-            age = value.trim_matches('"').parse::<u32>().ok().map(f64::from);
+            // RFC 9111 §1.2.2: a delta-seconds too large to hold is taken as the largest.
+            let digits = value.trim_matches('"');
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                age = Some(digits.parse::<f64>().unwrap_or(f64::MAX));
+            }
         }
     }
     age

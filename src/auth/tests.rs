@@ -349,3 +349,19 @@ fn a_signature_from_another_key_is_invalid() {
         Err(AuthError::InvalidSignature)
     );
 }
+
+#[test]
+fn the_hmac_verifier_refuses_other_lengths_without_panicking() {
+    let key = VerifyingKey::hmac(HMAC_SECRET).unwrap();
+    for len in [0, 31, 33, 64] {
+        let signature = vec![0u8; len];
+        let check = SignatureCheck {
+            alg: Algorithm::Hs256,
+            key: &key,
+            message: b"a.b",
+            signature: &signature,
+        };
+        assert!(!verify::verify_hmac(&check), "{len}");
+        assert!(!verify::verify(&check), "{len}");
+    }
+}

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use worker::wasm_bindgen;
-use worker::wasm_bindgen::prelude::*;
-use worker::{console_log, console_warn, Fetch, Method, Request, RequestInit, RequestRedirect};
+use worker::js_sys::{Array, Uint8Array};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{console_log, console_warn};
+
+use super::js;
 
 use crate::auth::error::AuthError;
 use crate::auth::keys::VerifyingKey;
@@ -17,12 +19,6 @@ use crate::auth::remote::{
     Plan, RemoteKeys, MAX_DOCUMENT_BYTES,
 };
 use crate::auth::Provider;
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout)]
-    fn abort_after(milliseconds: u32) -> worker::web_sys::AbortSignal;
-}
 
 /// How often a request waiting for another request's fetch looks again.
 const POLL: Duration = Duration::from_millis(25);
@@ -188,54 +184,27 @@ impl Document {
 
 /// GETs `url` without following redirects, abandoning it after the timeout.
 async fn get(url: &str, settings: &RemoteKeys) -> Result<Document, FetchError> {
-    let failed = |why: String| FetchError(format!("GET {url}: {why}"));
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get)
-        .with_redirect(RequestRedirect::Manual);
-    let request = Request::new_with_init(url, &init).map_err(|e| failed(e.to_string()))?;
-    let _ = request.headers().set("Accept", "application/json");
-
     let milliseconds = (settings.timeout * 1000.0).round() as u32;
-    let signal = worker::AbortSignal::from(abort_after(milliseconds));
-    let mut response = Fetch::Request(request)
-        .send_with_signal(&signal)
+    let limit = MAX_DOCUMENT_BYTES as u32;
+    let answer = JsFuture::from(js::fetch_document(url, milliseconds, limit))
         .await
-        .map_err(|e| failed(timeout_or(e, settings)))?;
+        .map_err(|_| FetchError(format!("GET {url}: the fetch failed")))?;
+    let answer = Array::from(&answer);
+    let text = |index: u32| answer.get(index).as_string().filter(|s| !s.is_empty());
 
-    let status = response.status_code();
-    let headers = response.headers();
-    let content_type = headers.get("Content-Type").ok().flatten();
-    let cache_control = headers.get("Cache-Control").ok().flatten();
-    let declared = headers
-        .get("Content-Length")
-        .ok()
-        .flatten()
-        .and_then(|l| l.parse::<usize>().ok());
-    let body = if status == 200 && declared.is_none_or(|len| len <= MAX_DOCUMENT_BYTES) {
-        response
-            .bytes()
-            .await
-            .map_err(|e| failed(timeout_or(e, settings)))?
-    } else if declared.is_some_and(|len| len > MAX_DOCUMENT_BYTES) {
-        return Err(failed(format!(
-            "body is larger than {MAX_DOCUMENT_BYTES} bytes"
-        )));
-    } else {
-        Vec::new()
-    };
+    let status = answer.get(0).as_f64().unwrap_or(0.0) as u16;
+    if let Some(error) = text(4) {
+        let why = if error == "timeout" {
+            format!("no answer within {} s", settings.timeout)
+        } else {
+            error
+        };
+        return Err(FetchError(format!("GET {url}: {why}")));
+    }
     Ok(Document {
         status,
-        content_type,
-        cache_control,
-        body,
+        content_type: text(1),
+        cache_control: text(2),
+        body: Uint8Array::from(answer.get(3)).to_vec(),
     })
-}
-
-fn timeout_or(err: worker::Error, settings: &RemoteKeys) -> String {
-    let text = err.to_string();
-    if text.contains("TimeoutError") || text.contains("timed out") || text.contains("aborted") {
-        format!("no answer within {} s", settings.timeout)
-    } else {
-        text
-    }
 }

@@ -1,193 +1,170 @@
-//! The Worker adapter: turns a `worker::Request` into the core's [`RequestHead`], runs the
-//! pipeline, and turns the outcome back into a `worker::Response`.
+//! The Worker adapter: reads the request head, runs the core pipeline, verifies signatures
+//! with Web Crypto, calls the handler, and writes the response and the log line.
+//!
+//! The request path is built to cross the JS↔wasm boundary as rarely as possible: one call
+//! reads everything the pipeline needs ([`js::request_head`]), one builds the response with
+//! its CORS headers and writes the log line ([`js::respond`] or [`js::decorate`]). A request
+//! that needs no I/O — a preflight, a routing error, a handler that answers at once with a
+//! token already verified — is answered synchronously, without a Promise.
 //!
 //! This is the only module that touches the `worker` crate, and the only one that logs: one
 //! JSON line per request (method, path, status, outcome, duration), never a header value.
 
+mod action;
 #[cfg(not(feature = "native-verify"))]
 mod crypto;
 mod env;
+mod js;
 mod jwks;
+mod state;
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
-use worker::{
-    console_error, console_log, Context, Env, Headers, Request, Response, ResponseBuilder,
-};
+use worker::wasm_bindgen::JsValue;
+use worker::{console_error, web_sys, Env};
 
+pub use self::action::{Action, Answer, Handler, HandlerFuture};
+use self::state::State;
 use crate::auth::cache::{self, VerifiedTokens};
 use crate::auth::error::AuthError;
 use crate::auth::keys::VerifyingKey;
 use crate::auth::{AuthContext, KeySource};
-use crate::config::{Config, ConfigError};
-use crate::cors::{merge_vary, CorsPolicy, Decoration};
+use crate::cors::{merge_vary, Decoration};
 use crate::gateway::{Gateway, RequestHead, Step};
 use crate::reply::Reply;
 use crate::routing::Router;
 
-/// What a handler receives: the request, the environment, and who is calling.
-pub struct Action {
-    /// The incoming request; its body has not been read.
-    pub request: Request,
-    /// The Worker's bindings.
-    pub env: Env,
-    /// The caller, as [`AuthContext::user_identity`] tells.
-    pub auth: AuthContext,
-}
-
-/// A handler's future.
-pub type HandlerFuture = Pin<Box<dyn Future<Output = worker::Result<Response>>>>;
-
-/// An HTTP action.
-pub type Handler = fn(Action) -> HandlerFuture;
-
-/// The isolate's gateway, built from the environment on the first request.
-enum State {
-    Ready(Gateway<Handler>),
-    Broken {
-        error: ConfigError,
-        cors: Option<CorsPolicy>,
-    },
-}
-
-thread_local! {
-    static STATE: RefCell<Option<Rc<State>>> = const { RefCell::new(None) };
-}
-
-async fn state(env: &Env, routes: fn() -> Router<Handler>) -> Rc<State> {
-    if let Some(state) = STATE.with(|s| s.borrow().clone()) {
-        return state;
+/// Serves one request: a `Response`, or a `Promise` of one when I/O is needed.
+///
+/// The pipeline is polled once right here. When it completes without waiting on anything,
+/// the response goes back synchronously; otherwise the same future is handed to the
+/// executor. Its inner futures only ever see one waker, a [`Forward`], which passes every
+/// wake to whichever waker polled last — so a future that keeps the waker of its first poll
+/// (a timer, say) still wakes the executor.
+pub fn fetch(request: web_sys::Request, env: Env, routes: fn() -> Router<Handler>) -> JsValue {
+    let mut response = Box::pin(serve(request, env, routes));
+    let forward = Arc::new(Forward(Mutex::new(None)));
+    let waker = Waker::from(forward.clone());
+    if let Poll::Ready(response) = response.as_mut().poll(&mut Context::from_waker(&waker)) {
+        return response.into();
     }
-    let lookup = |name: &str| env::text(env, name);
-    let config = match Config::from_lookup(lookup) {
-        Ok(config) => import_static_keys(&config).await.map(|()| config),
-        Err(error) => Err(error),
-    };
-    let state = match config {
-        Ok(config) => State::Ready(Gateway {
-            config,
-            router: routes(),
-        }),
-        Err(error) => {
-            console_error!(
-                "{}",
-                serde_json::json!({"event": "config_error", "setting": error.setting,
-                                   "message": error.to_string()})
-            );
-            State::Broken {
-                cors: Config::cors_from_lookup(lookup).ok(),
-                error,
-            }
-        }
-    };
-    let state = Rc::new(state);
-    STATE.with(|s| *s.borrow_mut() = Some(state.clone()));
-    state
+    let pending = std::future::poll_fn(move |cx| {
+        forward.set(cx.waker());
+        response.as_mut().poll(&mut Context::from_waker(&waker))
+    });
+    worker::wasm_bindgen_futures::future_to_promise(async move { Ok(JsValue::from(pending.await)) })
+        .into()
 }
 
-/// Imports every configured key into Web Crypto before the first request is served: a key
-/// that Web Crypto refuses is a configuration error, reported like any other.
-#[cfg(not(feature = "native-verify"))]
-async fn import_static_keys(config: &Config) -> Result<(), ConfigError> {
-    for (index, provider) in config.auth.providers().iter().enumerate() {
-        let KeySource::Static(keys) = &provider.keys else {
-            continue;
-        };
-        for key in keys {
-            if let Err(err) = crypto::import_all(key, &provider.algorithms).await {
-                let name = key
-                    .kid
-                    .as_deref()
-                    .map_or("without kid".to_string(), |k| format!("{k:?}"));
-                return Err(ConfigError {
-                    setting: "AUTH_PROVIDERS",
-                    problem: format!(
-                        "provider {index}: jwks: key {name}: Web Crypto cannot import it: {}",
-                        err.0
-                    ),
-                });
-            }
+/// A waker that forwards to the waker of the latest poll.
+struct Forward(Mutex<Option<Waker>>);
+
+impl Forward {
+    fn set(&self, waker: &Waker) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(waker.clone());
         }
     }
-    Ok(())
 }
 
-#[cfg(feature = "native-verify")]
-async fn import_static_keys(_config: &Config) -> Result<(), ConfigError> {
-    Ok(())
+impl Wake for Forward {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let waker = self.0.lock().ok().and_then(|slot| slot.clone());
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
 }
 
-/// Serves one request with the routes `routes` declares.
-pub async fn serve(
-    request: Request,
+/// The request head as read in one crossing.
+struct Head {
+    started: f64,
+    method: String,
+    url: String,
+    origin: Option<String>,
+    request_method: Option<String>,
+    request_headers: Option<String>,
+    authorization: Option<String>,
+}
+
+impl Head {
+    fn read(request: &web_sys::Request) -> Head {
+        let joined = js::request_head(request);
+        let mut fields = joined.split('\0');
+        let mut next = || fields.next().unwrap_or("");
+        let header = |field: &str| field.strip_prefix('+').map(str::to_string);
+        Head {
+            started: next().parse().unwrap_or(0.0),
+            method: next().to_string(),
+            url: next().to_string(),
+            origin: header(next()),
+            request_method: header(next()),
+            request_headers: header(next()),
+            authorization: header(next()),
+        }
+    }
+
+    fn view(&self) -> RequestHead<'_> {
+        RequestHead {
+            method: &self.method,
+            path: path_of(&self.url),
+            origin: self.origin.as_deref(),
+            request_method: self.request_method.as_deref(),
+            request_headers: self.request_headers.as_deref(),
+            authorization: self.authorization.as_deref(),
+        }
+    }
+}
+
+/// The path of a serialized absolute URL, without query or fragment. A serialized URL of a
+/// special scheme always has a path that starts at the first `/` after the authority.
+fn path_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    let rest = &url[after_scheme..];
+    let path = rest.find('/').map_or("/", |at| &rest[at..]);
+    path.split(['?', '#']).next().unwrap_or("/")
+}
+
+async fn serve(
+    request: web_sys::Request,
     env: Env,
-    _ctx: Context,
     routes: fn() -> Router<Handler>,
-) -> worker::Result<Response> {
-    let started = worker::js_sys::Date::now();
-    let method = request.inner().method();
-    let path = request.path();
-    let headers = request.headers();
-    let origin = headers.get("Origin").ok().flatten();
-    let request_method = headers.get("Access-Control-Request-Method").ok().flatten();
-    let request_headers = headers.get("Access-Control-Request-Headers").ok().flatten();
-    let authorization = headers.get("Authorization").ok().flatten();
-    let head = RequestHead {
-        method: &method,
-        path: &path,
-        origin: origin.as_deref(),
-        request_method: request_method.as_deref(),
-        request_headers: request_headers.as_deref(),
-        authorization: authorization.as_deref(),
-    };
-
-    let state = state(&env, routes).await;
-    let (response, outcome) = match &*state {
-        State::Ready(gateway) => run(gateway, &head, request, env).await,
+) -> web_sys::Response {
+    let head = Head::read(&request);
+    let view = head.view();
+    let state = state::get(&env, routes).await;
+    match &*state {
+        State::Ready(gateway) => run(gateway, &head, &view, request, env).await,
         State::Broken { error, cors } => {
-            let reply = Reply::config_error(error);
-            let decoration = cors.as_ref().map(|cors| cors.actual(head.origin));
-            let outcome = reply.outcome;
-            (
-                finish(to_response(reply, &method), decoration.as_ref()),
-                outcome,
+            let decoration = cors.as_ref().map(|cors| cors.actual(view.origin));
+            send(
+                &head,
+                &view,
+                Reply::config_error(error),
+                decoration.as_ref(),
             )
         }
-    };
-
-    let status = response.status_code();
-    log(
-        &method,
-        &path,
-        status,
-        outcome,
-        worker::js_sys::Date::now() - started,
-    );
-    Ok(response)
+    }
 }
 
 async fn run(
     gateway: &Gateway<Handler>,
-    head: &RequestHead<'_>,
-    request: Request,
+    head: &Head,
+    view: &RequestHead<'_>,
+    request: web_sys::Request,
     env: Env,
-) -> (Response, &'static str) {
-    let decoration = gateway.decoration(head);
-    let (route, token) = match gateway.begin(head) {
-        Step::Preflight(reply) => {
-            let outcome = reply.outcome;
-            return (to_response(reply, head.method), outcome);
-        }
-        Step::Reply(reply) => {
-            let outcome = reply.outcome;
-            return (
-                finish(to_response(reply, head.method), Some(&decoration)),
-                outcome,
-            );
-        }
+) -> web_sys::Response {
+    let decoration = gateway.decoration(view);
+    let (route, token) = match gateway.begin(view) {
+        Step::Preflight(reply) => return send(head, view, reply, None),
+        Step::Reply(reply) => return send(head, view, reply, Some(&decoration)),
         Step::Route { route, token } => (route, token),
     };
 
@@ -195,37 +172,118 @@ async fn run(
         None => AuthContext::anonymous(),
         Some(token) => match authenticate(gateway, token).await {
             Ok(auth) => auth,
-            Err(err) => {
-                let reply = Reply::auth_error(&err);
-                let outcome = reply.outcome;
-                return (
-                    finish(to_response(reply, head.method), Some(&decoration)),
-                    outcome,
-                );
-            }
+            Err(err) => return send(head, view, Reply::auth_error(&err), Some(&decoration)),
         },
     };
 
-    let action = Action { request, env, auth };
-    let (response, outcome) = match (route.handler)(action).await {
-        Ok(response) => (response, "ok"),
+    match (route.handler)(Action::new(request, env, auth)).await {
+        Ok(Answer::Simple {
+            status,
+            headers,
+            body,
+        }) => {
+            let reply = Reply {
+                status,
+                headers: Vec::new(),
+                body,
+                outcome: "ok",
+            };
+            send_with(head, view, reply, &headers, Some(&decoration))
+        }
+        Ok(Answer::Worker(response)) => {
+            let status = response.status_code();
+            let raw = web_sys::Response::from(response);
+            let line = log_line(view, status, "ok");
+            let set = js::join_headers(decoration.set.iter().map(|(n, v)| (*n, v.as_str())));
+            let vary = decoration.vary.unwrap_or("");
+            js::decorate(raw, &set, vary, view.method == "HEAD", &line, head.started)
+        }
         Err(err) => {
             console_error!(
                 "{}",
-                serde_json::json!({"event": "handler_error", "path": head.path,
+                serde_json::json!({"event": "handler_error", "path": view.path,
                                    "message": err.to_string()})
             );
-            let reply = Reply::internal_error();
-            let outcome = reply.outcome;
-            (to_response(reply, head.method), outcome)
+            send(head, view, Reply::internal_error(), Some(&decoration))
         }
-    };
-    let response = if head.method == "HEAD" {
-        without_body(response)
+    }
+}
+
+fn send(
+    head: &Head,
+    view: &RequestHead<'_>,
+    reply: Reply,
+    decoration: Option<&Decoration>,
+) -> web_sys::Response {
+    send_with(head, view, reply, &[], decoration)
+}
+
+/// Builds the response in one crossing: the reply's headers, then `extra` (a handler's), then
+/// the CORS decoration, with `Vary` merged rather than replaced.
+fn send_with(
+    head: &Head,
+    view: &RequestHead<'_>,
+    reply: Reply,
+    extra: &[(String, String)],
+    decoration: Option<&Decoration>,
+) -> web_sys::Response {
+    let mut headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(n, v)| (*n, v.as_str()))
+        .collect();
+    headers.extend(extra.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    let mut vary = None;
+    if let Some(decoration) = decoration {
+        headers.retain(|(name, _)| {
+            !decoration
+                .set
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        });
+        headers.extend(decoration.set.iter().map(|(n, v)| (*n, v.as_str())));
+        if let Some(name) = decoration.vary {
+            let existing = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("vary"))
+                .map(|(_, v)| *v);
+            vary = merge_vary(existing, name);
+        }
+    }
+    if let Some(vary) = &vary {
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("vary"));
+        headers.push(("Vary", vary));
+    }
+
+    let body = if view.method == "HEAD" {
+        ""
     } else {
-        response
+        reply.body.as_str()
     };
-    (finish(response, Some(&decoration)), outcome)
+    let line = log_line(view, reply.status, reply.outcome);
+    js::respond(
+        reply.status,
+        &js::join_headers(headers),
+        body,
+        &line,
+        head.started,
+    )
+}
+
+/// The log line up to the duration, which [`js::respond`] appends with the closing brace.
+fn log_line(view: &RequestHead<'_>, status: u16, outcome: &str) -> String {
+    let path: String = view.path.chars().take(256).collect();
+    let mut line = String::with_capacity(96 + path.len());
+    line.push_str("{\"method\":");
+    line.push_str(&serde_json::to_string(view.method).unwrap_or_default());
+    line.push_str(",\"path\":");
+    line.push_str(&serde_json::to_string(&path).unwrap_or_default());
+    line.push_str(",\"status\":");
+    line.push_str(&status.to_string());
+    line.push_str(",\"outcome\":\"");
+    line.push_str(outcome);
+    line.push_str("\",\"ms\":");
+    line
 }
 
 thread_local! {
@@ -275,6 +333,9 @@ fn forget_keys(replaced: &[u64]) {
 
 #[cfg(not(feature = "native-verify"))]
 async fn check_signature(check: &crate::auth::SignatureCheck<'_>) -> Result<bool, AuthError> {
+    if check.alg == crate::auth::algorithm::Algorithm::Hs256 {
+        return Ok(crate::auth::verify::verify_hmac(check));
+    }
     crypto::verify_signature(check).await.map_err(|err| {
         console_error!(
             "{}",
@@ -288,68 +349,4 @@ async fn check_signature(check: &crate::auth::SignatureCheck<'_>) -> Result<bool
 #[cfg(feature = "native-verify")]
 async fn check_signature(check: &crate::auth::SignatureCheck<'_>) -> Result<bool, AuthError> {
     Ok(crate::auth::verify::verify(check))
-}
-
-/// Builds a `Response` from a core reply. A `HEAD` gets the headers without the body.
-fn to_response(reply: Reply, method: &str) -> Response {
-    let headers = Headers::new();
-    for (name, value) in &reply.headers {
-        let _ = headers.set(name, value);
-    }
-    let builder = ResponseBuilder::new()
-        .with_status(reply.status)
-        .with_headers(headers);
-    if reply.body.is_empty() || method == "HEAD" {
-        builder.empty()
-    } else {
-        builder.fixed(reply.body.into_bytes())
-    }
-}
-
-fn without_body(response: Response) -> Response {
-    let status = response.status_code();
-    let headers = response.headers().clone();
-    ResponseBuilder::new()
-        .with_status(status)
-        .with_headers(headers)
-        .empty()
-}
-
-/// Adds the CORS headers to a response. Headers of a response that came from a subrequest
-/// are immutable; those are copied into a fresh set first.
-fn finish(mut response: Response, decoration: Option<&Decoration>) -> Response {
-    let Some(decoration) = decoration else {
-        return response;
-    };
-    if apply(response.headers(), decoration).is_err() {
-        let copy = Headers::new();
-        for (name, value) in response.headers().entries() {
-            let _ = copy.append(&name, &value);
-        }
-        let _ = apply(&copy, decoration);
-        response = response.with_headers(copy);
-    }
-    response
-}
-
-fn apply(headers: &Headers, decoration: &Decoration) -> worker::Result<()> {
-    for (name, value) in &decoration.set {
-        headers.set(name, value)?;
-    }
-    if let Some(name) = decoration.vary {
-        let existing = headers.get("Vary")?;
-        if let Some(vary) = merge_vary(existing.as_deref(), name) {
-            headers.set("Vary", &vary)?;
-        }
-    }
-    Ok(())
-}
-
-fn log(method: &str, path: &str, status: u16, outcome: &str, millis: f64) {
-    let shown: String = path.chars().take(256).collect();
-    console_log!(
-        "{}",
-        serde_json::json!({"method": method, "path": shown, "status": status,
-                           "outcome": outcome, "ms": millis})
-    );
 }

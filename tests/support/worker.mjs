@@ -39,7 +39,7 @@ export function buildDir(dir = process.env.SITEGATE_BUILD_DIR || "build") {
 export async function startWorker(bindings = {}, options = {}) {
   const dir = buildDir(options.buildDir);
   const scriptPath = join(dir, "index.js");
-  if (!existsSync(scriptPath) || !existsSync(join(dir, "index_bg.wasm"))) {
+  if (!existsSync(scriptPath) || !existsSync(join(dir, "worker", "index.wasm"))) {
     throw new Error(`no worker build in ${dir}: run \`make build\` first`);
   }
   const mf = new Miniflare({
@@ -47,7 +47,8 @@ export async function startWorker(bindings = {}, options = {}) {
     modules: true,
     scriptPath,
     modulesRoot: dir,
-    // index.js does `import ... from "./index_bg.wasm"`: a precompiled WebAssembly.Module.
+    // index.js re-exports worker/shim.mjs (src/edge/entry.js, bundled), which does
+    // `import ... from "./index.wasm"`: a precompiled WebAssembly.Module.
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: COMPATIBILITY_DATE,
     // Never fetch Request.cf from Cloudflare: use Miniflare's built-in placeholder.

@@ -231,4 +231,5 @@ fn max_age_parsing() {
     assert_eq!(max_age("public, MAX-AGE=\"30\""), Some(30.0));
     assert_eq!(max_age("public"), None);
     assert_eq!(max_age("max-age=-1"), None);
+    assert_eq!(max_age("max-age=99999999999999999999"), Some(1e20));
 }

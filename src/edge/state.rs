@@ -1,0 +1,96 @@
+//! The isolate's configuration: read from the bindings on the first request, kept after.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use worker::{console_error, Env};
+
+use super::action::Handler;
+use super::env;
+use crate::config::{Config, ConfigError};
+use crate::cors::CorsPolicy;
+use crate::gateway::Gateway;
+use crate::routing::Router;
+
+/// The gateway, or why there is none.
+pub enum State {
+    /// Serving.
+    Ready(Gateway<Handler>),
+    /// A setting is unusable; every request gets this error.
+    Broken {
+        /// The setting and what is wrong.
+        error: ConfigError,
+        /// The CORS policy, when the CORS settings themselves are valid.
+        cors: Option<CorsPolicy>,
+    },
+}
+
+thread_local! {
+    static STATE: RefCell<Option<Rc<State>>> = const { RefCell::new(None) };
+}
+
+/// The state, built on the first call. Workers bindings do not change during an isolate's
+/// life, so they are read only once.
+pub async fn get(env: &Env, routes: fn() -> Router<Handler>) -> Rc<State> {
+    if let Some(state) = STATE.with(|s| s.borrow().clone()) {
+        return state;
+    }
+    let lookup = |name: &str| env::text(env, name);
+    let config = match Config::from_lookup(lookup) {
+        Ok(config) => import_static_keys(&config).await.map(|()| config),
+        Err(error) => Err(error),
+    };
+    let state = match config {
+        Ok(config) => State::Ready(Gateway {
+            config,
+            router: routes(),
+        }),
+        Err(error) => {
+            console_error!(
+                "{}",
+                serde_json::json!({"event": "config_error", "setting": error.setting,
+                                   "message": error.to_string()})
+            );
+            State::Broken {
+                cors: Config::cors_from_lookup(lookup).ok(),
+                error,
+            }
+        }
+    };
+    let state = Rc::new(state);
+    STATE.with(|s| *s.borrow_mut() = Some(state.clone()));
+    state
+}
+
+/// Imports every configured key into Web Crypto before the first request is served: a key
+/// that Web Crypto refuses (an EC point off its curve, say) is a configuration error,
+/// reported like any other, rather than a failure of every token that names it.
+#[cfg(not(feature = "native-verify"))]
+async fn import_static_keys(config: &Config) -> Result<(), ConfigError> {
+    for (index, provider) in config.auth.providers().iter().enumerate() {
+        let crate::auth::KeySource::Static(keys) = &provider.keys else {
+            continue;
+        };
+        for key in keys {
+            if let Err(err) = super::crypto::import_all(key, &provider.algorithms).await {
+                let name = key
+                    .kid
+                    .as_deref()
+                    .map_or("without kid".to_string(), |k| format!("{k:?}"));
+                return Err(ConfigError {
+                    setting: "AUTH_PROVIDERS",
+                    problem: format!(
+                        "provider {index}: jwks: key {name}: Web Crypto cannot import it: {}",
+                        err.0
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "native-verify")]
+async fn import_static_keys(_config: &Config) -> Result<(), ConfigError> {
+    Ok(())
+}
