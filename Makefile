@@ -37,6 +37,8 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version 
 FEATURES ?=
 OUT_DIR ?= build
 OUT := $(patsubst %/,%,$(OUT_DIR))
+# make dev serves on 127.0.0.1:$(DEV_PORT).
+DEV_PORT ?= 8787
 CARGO_FEATURES := $(if $(strip $(FEATURES)),--features '$(strip $(FEATURES))')
 
 # Tools installed here come first; the project's node tools (wrangler, esbuild, ...) next.
@@ -112,7 +114,7 @@ $(BUILD_CONFIG): FORCE
 # dev: build, then serve locally with wrangler on http://127.0.0.1:8787.
 # wrangler.toml's [build] command is `make build`, so edits under src/ rebuild and reload.
 dev: tools build
-	wrangler dev --local --ip 127.0.0.1 --port 8787 $(if $(filter-out build,$(OUT)),'$(OUT)/index.js')
+	wrangler dev --local --ip 127.0.0.1 --port $(DEV_PORT) $(if $(filter-out build,$(OUT)),'$(OUT)/index.js')
 
 # test: everything CI checks; stops at the first failure.
 test: tools rust-checks build node-test
