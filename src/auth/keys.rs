@@ -154,7 +154,6 @@ struct Jwk {
     y: Option<String>,
     d: Option<String>,
     p: Option<String>,
-    k: Option<String>,
 }
 
 /// The result of reading a JWKS: the keys accepted and the ones dropped.
@@ -273,7 +272,8 @@ fn read_material(jwk: &Jwk) -> Result<KeyMaterial, String> {
                 Ok(KeyMaterial::P256 { x, y })
             }
             other => Err(format!(
-                "EC curve {other:?} is not supported, expected \"P-256\""
+                "EC curve {} is not supported, expected \"P-256\"",
+                shown(other)
             )),
         },
         Some("OKP") => match jwk.crv.as_deref() {
@@ -285,19 +285,21 @@ fn read_material(jwk: &Jwk) -> Result<KeyMaterial, String> {
                 Ok(KeyMaterial::Ed25519 { x })
             }
             other => Err(format!(
-                "OKP curve {other:?} is not supported, expected \"Ed25519\""
+                "OKP curve {} is not supported, expected \"Ed25519\"",
+                shown(other)
             )),
         },
-        Some("oct") => {
-            let _ = &jwk.k;
-            Err(
-                "symmetric keys do not belong in a JWKS; give HS256 secrets as a secret binding"
-                    .into(),
-            )
-        }
+        Some("oct") => Err(
+            "symmetric keys do not belong in a JWKS; give HS256 secrets as a secret binding".into(),
+        ),
         Some(other) => Err(format!("kty {:?} is not supported", truncate(other))),
         None => Err("missing \"kty\"".into()),
     }
+}
+
+/// A JWK member's value for a message: quoted, or "(missing)".
+fn shown(value: Option<&str>) -> String {
+    value.map_or("(missing)".to_string(), |v| format!("{:?}", truncate(v)))
 }
 
 /// Whether any key of the set has a `kid`, so that a token's `kid` can choose among them.
@@ -409,7 +411,7 @@ mod tests {
                 "key \"sym\": symmetric keys do not belong in a JWKS; give HS256 secrets as a \
                  secret binding",
                 "key \"enc\": use is \"enc\", expected \"sig\"",
-                "key \"p384\": EC curve Some(\"P-384\") is not supported, expected \"P-256\"",
+                "key \"p384\": EC curve \"P-384\" is not supported, expected \"P-256\"",
                 "key \"new\": kty \"XYZ\" is not supported",
                 "key \"priv\": it contains private key material; publish only the public key",
                 "key \"ops\": key_ops does not include \"verify\"",
