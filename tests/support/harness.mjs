@@ -12,9 +12,10 @@ export const PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Con
 
 /**
  * Starts the built worker with exactly `bindings`. The runtime's stdout and stderr lines
- * (the worker's request log) are collected in `worker.logs`.
+ * (the worker's request log) are collected in `worker.logs`. `options.buildDir` chooses the
+ * build; `options.miniflare` is merged into the Miniflare options.
  */
-export async function start(bindings) {
+export async function start(bindings, options = {}) {
   const logs = [];
   const echo = Boolean(process.env.SITEGATE_TEST_LOGS);
   const collect = (stream) => {
@@ -24,7 +25,9 @@ export async function start(bindings) {
     });
   };
   const worker = await startWorker(bindings, {
+    buildDir: options.buildDir,
     miniflare: {
+      ...options.miniflare,
       handleRuntimeStdio(stdout, stderr) {
         collect(stdout);
         collect(stderr);

@@ -14,9 +14,8 @@
 // An answer is a function `(request, mock) => Response | answer | Promise of either`; the
 // factories below make the usual ones. A URL without an answer gets 404 and is recorded
 // like every other request, so tests can check that a URL was never fetched.
-import { createInterface } from "node:readline";
+import { start } from "./harness.mjs";
 import { KeyPair } from "./tokens.mjs";
-import { startWorker } from "./worker.mjs";
 
 /** Milliseconds to wait; resolves early (with `false`) if `signal` aborts. */
 function pause(ms, signal) {
@@ -225,24 +224,11 @@ export function jwksMock() {
  * @param {{ buildDir?: string }} [options]
  */
 export async function startWithMock(bindings, mock, options = {}) {
-  const logs = [];
-  const echo = Boolean(process.env.SITEGATE_TEST_LOGS);
-  const collect = (stream) => {
-    createInterface({ input: stream }).on("line", (line) => {
-      logs.push(line);
-      if (echo) console.log(line);
-    });
-  };
-  const worker = await startWorker(bindings, {
+  const worker = await start(bindings, {
     buildDir: options.buildDir,
-    miniflare: {
-      outboundService: mock.outboundService,
-      handleRuntimeStdio(stdout, stderr) {
-        collect(stdout);
-        collect(stderr);
-      },
-    },
+    miniflare: { outboundService: mock.outboundService },
   });
+  const logs = worker.logs;
   const events = (name) =>
     logs.flatMap((line) => {
       try {
