@@ -59,14 +59,25 @@ pub(crate) fn signers() -> &'static Signers {
     })
 }
 
-/// Builds a signed token from raw header and claims JSON.
-pub(crate) fn sign(alg: Algorithm, header: &Value, claims: &Value) -> String {
-    let s = signers();
-    let input = format!(
+fn signing_input(header: &Value, claims: &Value) -> String {
+    format!(
         "{}.{}",
         base64url::encode(header.to_string().as_bytes()),
         base64url::encode(claims.to_string().as_bytes())
-    );
+    )
+}
+
+/// An HS256 token signed with any `secret`, as an attacker would make one.
+fn hs256_with(secret: &[u8], header: &Value, claims: &Value) -> String {
+    let input = signing_input(header, claims);
+    let mac = Hs256.sign(&Hs256Key::new(secret), input.as_bytes());
+    format!("{input}.{}", base64url::encode(&mac.as_bytes()))
+}
+
+/// Builds a signed token from raw header and claims JSON.
+pub(crate) fn sign(alg: Algorithm, header: &Value, claims: &Value) -> String {
+    let s = signers();
+    let input = signing_input(header, claims);
     let message = input.as_bytes();
     let signature: Vec<u8> = match alg {
         Algorithm::Rs256 => Rsa::rs256().sign(&s.rsa, message).as_bytes().into_owned(),
@@ -251,13 +262,7 @@ fn algorithm_outside_the_allowlist_is_refused_before_key_choice() {
     // JWK text as the secret: the classic algorithm-confusion attack.
     let header = json!({"alg": "HS256", "kid": "rsa-1"});
     let secret = signers().rsa_jwk.to_string();
-    let input = format!(
-        "{}.{}",
-        base64url::encode(header.to_string().as_bytes()),
-        base64url::encode(good_claims().to_string().as_bytes())
-    );
-    let mac = Hs256.sign(&Hs256Key::new(secret.as_bytes()), input.as_bytes());
-    let forged = format!("{input}.{}", base64url::encode(&mac.as_bytes()));
+    let forged = hs256_with(secret.as_bytes(), &header, &good_claims());
     assert_eq!(
         authenticate(&auth, &forged),
         Err(AuthError::AlgorithmNotAllowed {
@@ -334,16 +339,7 @@ fn a_signature_from_another_key_is_invalid() {
     let mut claims = good_claims();
     claims["iss"] = json!("https://hmac.test");
     let header = json!({"alg": "HS256"});
-    let input = format!(
-        "{}.{}",
-        base64url::encode(header.to_string().as_bytes()),
-        base64url::encode(claims.to_string().as_bytes())
-    );
-    let mac = Hs256.sign(
-        &Hs256Key::new(b"another secret of thirty-two by"),
-        input.as_bytes(),
-    );
-    let forged = format!("{input}.{}", base64url::encode(&mac.as_bytes()));
+    let forged = hs256_with(b"another secret of thirty-two by", &header, &claims);
     assert_eq!(
         authenticate(&auth, &forged),
         Err(AuthError::InvalidSignature)
