@@ -32,7 +32,15 @@
 // section of the report says met / not met, and the run succeeds either way.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { availableParallelism, cpus, release, totalmem } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,7 +48,13 @@ import { gzipSync } from "node:zlib";
 
 import { ALGORITHMS, bindings, makeKeys, ORIGIN, pool, token } from "./lib/keys.mjs";
 import { renderReport } from "./lib/report.mjs";
-import { assertPortFree, cpuSeconds, machineBusySeconds, startWorkerd, writeConfig } from "./lib/workerd.mjs";
+import {
+  assertPortFree,
+  cpuSeconds,
+  machineBusySeconds,
+  startWorkerd,
+  writeConfig,
+} from "./lib/workerd.mjs";
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, "..");
@@ -53,7 +67,8 @@ const int = (name, fallback, min = 0) => {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${raw}`);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`${name} must be an integer >= ${min}, got ${raw}`);
   return value;
 };
 const settings = {
@@ -68,10 +83,13 @@ const settings = {
   report: resolve(ROOT, process.env.BENCH_REPORT || "BENCHMARKS.md"),
 };
 settings.pin = process.env.BENCH_PIN === "1";
-if (settings.pin && spawnSync("taskset", ["-V"], { stdio: "ignore" }).status !== 0) throw new Error("BENCH_PIN=1 needs taskset (util-linux)");
-if (settings.pin && availableParallelism() < 2) throw new Error("BENCH_PIN=1 needs at least 2 CPUs");
+if (settings.pin && spawnSync("taskset", ["-V"], { stdio: "ignore" }).status !== 0)
+  throw new Error("BENCH_PIN=1 needs taskset (util-linux)");
+if (settings.pin && availableParallelism() < 2)
+  throw new Error("BENCH_PIN=1 needs at least 2 CPUs");
 
-const log = (...args) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s]`, ...args);
+const log = (...args) =>
+  console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s]`, ...args);
 
 // ---------------------------------------------------------------------------- tools
 
@@ -89,10 +107,16 @@ const toolEnv = {
 };
 
 function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { cwd: ROOT, env: toolEnv, encoding: "utf8", ...options });
+  const result = spawnSync(command, args, {
+    cwd: ROOT,
+    env: toolEnv,
+    encoding: "utf8",
+    ...options,
+  });
   if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
   if (result.status !== 0) {
-    const output = options.stdio === "inherit" ? "" : `\n${result.stdout ?? ""}${result.stderr ?? ""}`;
+    const output =
+      options.stdio === "inherit" ? "" : `\n${result.stdout ?? ""}${result.stderr ?? ""}`;
     throw new Error(`${command} ${args.join(" ")} failed with exit code ${result.status}${output}`);
   }
   return result;
@@ -116,12 +140,15 @@ function build() {
   } else {
     log("building sitegate: make tools build");
     run("make", ["tools", "build"], { stdio: "inherit" });
-    log("building the native-verify variant: make build FEATURES=native-verify OUT_DIR=build-native");
+    log(
+      "building the native-verify variant: make build FEATURES=native-verify OUT_DIR=build-native",
+    );
     run("make", ["build", "FEATURES=native-verify", "OUT_DIR=build-native"], { stdio: "inherit" });
   }
   for (const dir of ["build", "build-native"]) {
     for (const file of ["index.js", "worker/shim.mjs", "worker/index.wasm"]) {
-      if (!existsSync(join(ROOT, dir, file))) throw new Error(`${dir}/${file} is missing: the build did not produce it`);
+      if (!existsSync(join(ROOT, dir, file)))
+        throw new Error(`${dir}/${file} is missing: the build did not produce it`);
     }
   }
   mkdirSync(join(OUT, "peers"), { recursive: true });
@@ -153,12 +180,19 @@ function dryRun() {
   // In a fresh network namespace (only a down loopback) nothing can be contacted: if the
   // dry run passes there, it does not need the network.
   const isolated = spawnSync("unshare", ["-n", "true"], { stdio: "ignore" }).status === 0;
-  log(`wrangler deploy --dry-run${isolated ? " (unshare -n: no network at all)" : " (unshare -n unavailable: normal network)"}`);
-  const result = isolated ? run("unshare", ["-n", paths.wrangler, ...args]) : run(paths.wrangler, args);
+  log(
+    `wrangler deploy --dry-run${isolated ? " (unshare -n: no network at all)" : " (unshare -n unavailable: normal network)"}`,
+  );
+  const result = isolated
+    ? run("unshare", ["-n", paths.wrangler, ...args])
+    : run(paths.wrangler, args);
   const output = `${result.stdout}${result.stderr}`;
   writeFileSync(join(OUT, "dry-run.log"), output);
   const match = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(output);
-  if (!match) throw new Error(`no "Total Upload" line in wrangler's output (see ${join(OUT, "dry-run.log")})`);
+  if (!match)
+    throw new Error(
+      `no "Total Upload" line in wrangler's output (see ${join(OUT, "dry-run.log")})`,
+    );
   const wasmFile = readdirSync(outdir).find((name) => name.endsWith(".wasm"));
   if (!wasmFile) throw new Error(`wrangler wrote no .wasm into ${outdir}`);
   const wasmPath = join(outdir, wasmFile);
@@ -183,8 +217,24 @@ const preflightHeaders = {
 
 function scenarios(keys) {
   const list = [
-    { name: "preflight", title: "Preflight: OPTIONS /whoami", method: "OPTIONS", path: "/whoami", headers: preflightHeaders, expect: 204, latencyGoal: true },
-    { name: "health", title: "Public GET /health", method: "GET", path: "/health", headers: { origin: ORIGIN }, expect: 200, latencyGoal: true },
+    {
+      name: "preflight",
+      title: "Preflight: OPTIONS /whoami",
+      method: "OPTIONS",
+      path: "/whoami",
+      headers: preflightHeaders,
+      expect: 204,
+      latencyGoal: true,
+    },
+    {
+      name: "health",
+      title: "Public GET /health",
+      method: "GET",
+      path: "/health",
+      headers: { origin: ORIGIN },
+      expect: 200,
+      latencyGoal: true,
+    },
   ];
   for (const alg of ALGORITHMS) {
     list.push({
@@ -219,18 +269,45 @@ function scenarios(keys) {
     expect: 401,
     auth: true,
   });
-  list.push({ name: "not-found", title: "GET /nope (404)", method: "GET", path: "/nope", headers: { origin: ORIGIN }, expect: 404 });
+  list.push({
+    name: "not-found",
+    title: "GET /nope (404)",
+    method: "GET",
+    path: "/nope",
+    headers: { origin: ORIGIN },
+    expect: 404,
+  });
   // At BENCH_CONNECTIONS every worker runs saturated and p50 restates throughput; with one
   // connection p50 is the latency a single client sees. Reported beside the latency goal.
-  list.push({ ...list[0], name: "preflight-1conn", title: "Preflight, 1 connection", connections: 1, latencyGoal: false, latencyProbe: "preflight" });
-  list.push({ ...list[1], name: "health-1conn", title: "Public GET /health, 1 connection", connections: 1, latencyGoal: false, latencyProbe: "health" });
-  const only = (process.env.BENCH_SCENARIOS || "").split(",").map((s) => s.trim()).filter(Boolean);
-  for (const name of only) if (!list.some((s) => s.name === name)) throw new Error(`unknown scenario ${name}; known: ${list.map((s) => s.name).join(", ")}`);
+  list.push({
+    ...list[0],
+    name: "preflight-1conn",
+    title: "Preflight, 1 connection",
+    connections: 1,
+    latencyGoal: false,
+    latencyProbe: "preflight",
+  });
+  list.push({
+    ...list[1],
+    name: "health-1conn",
+    title: "Public GET /health, 1 connection",
+    connections: 1,
+    latencyGoal: false,
+    latencyProbe: "health",
+  });
+  const only = (process.env.BENCH_SCENARIOS || "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of only)
+    if (!list.some((s) => s.name === name))
+      throw new Error(`unknown scenario ${name}; known: ${list.map((s) => s.name).join(", ")}`);
   return only.length ? list.filter((s) => only.includes(s.name)) : list;
 }
 
 /** The workers a scenario runs on: the native-verify variant only where tokens are verified. */
-const workersFor = (scenario, workers) => workers.filter((w) => w.name !== "sitegate-native" || scenario.auth);
+const workersFor = (scenario, workers) =>
+  workers.filter((w) => w.name !== "sitegate-native" || scenario.auth);
 /** What a worker should answer: the floor answers 200 to everything. */
 const expectedStatus = (scenario, worker) => (worker.name === "floor" ? 200 : scenario.expect);
 
@@ -239,21 +316,33 @@ const expectedStatus = (scenario, worker) => (worker.name === "floor" ? 200 : sc
 /** One request per worker and scenario before any load: a wrong answer stops the run. */
 async function sanityCheck(scenario, worker, pools) {
   const headers = { ...scenario.headers };
-  if (scenario.tokens) headers.authorization = `Bearer ${scenario.tokens.single ?? pools[scenario.tokens.pool][0]}`;
-  const response = await fetch(`http://127.0.0.1:${worker.port}${scenario.path}`, { method: scenario.method, headers });
+  if (scenario.tokens)
+    headers.authorization = `Bearer ${scenario.tokens.single ?? pools[scenario.tokens.pool][0]}`;
+  const response = await fetch(`http://127.0.0.1:${worker.port}${scenario.path}`, {
+    method: scenario.method,
+    headers,
+  });
   const body = await response.text();
   const problems = [];
   const want = expectedStatus(scenario, worker);
-  if (response.status !== want) problems.push(`status ${response.status}, expected ${want}: ${body.slice(0, 300)}`);
+  if (response.status !== want)
+    problems.push(`status ${response.status}, expected ${want}: ${body.slice(0, 300)}`);
   if (worker.name !== "floor" && response.headers.get("access-control-allow-origin") !== ORIGIN) {
-    problems.push(`Access-Control-Allow-Origin is ${JSON.stringify(response.headers.get("access-control-allow-origin"))}`);
+    problems.push(
+      `Access-Control-Allow-Origin is ${JSON.stringify(response.headers.get("access-control-allow-origin"))}`,
+    );
   }
-  if (scenario.name === "preflight" && worker.name !== "floor" && !/authorization/i.test(response.headers.get("access-control-allow-headers") ?? "")) {
+  if (
+    scenario.name === "preflight" &&
+    worker.name !== "floor" &&
+    !/authorization/i.test(response.headers.get("access-control-allow-headers") ?? "")
+  ) {
     problems.push("the preflight answer does not allow the Authorization header");
   }
   if (scenario.auth && scenario.expect === 200 && worker.name !== "floor") {
     const identity = JSON.parse(body);
-    if (!identity.subject || !identity.tokenIdentifier) problems.push(`no identity in ${body.slice(0, 200)}`);
+    if (!identity.subject || !identity.tokenIdentifier)
+      problems.push(`no identity in ${body.slice(0, 200)}`);
   }
   return problems;
 }
@@ -265,7 +354,10 @@ function startLoad(tokensPath) {
   const [command, args] = settings.pin
     ? ["taskset", ["-c", "1", process.execPath, script, tokensPath]]
     : [process.execPath, [script, tokensPath]];
-  const child = spawn(command, args, { cwd: BENCH, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = spawn(command, args, {
+    cwd: BENCH,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const waiting = new Map();
   let nextId = 1;
   let ready;
@@ -278,7 +370,8 @@ function startLoad(tokensPath) {
     else pending.resolve(message.result);
   });
   child.once("exit", (code, signal) => {
-    for (const pending of waiting.values()) pending.reject(new Error(`load generator exited (${code ?? signal})`));
+    for (const pending of waiting.values())
+      pending.reject(new Error(`load generator exited (${code ?? signal})`));
   });
   return {
     pid: child.pid,
@@ -317,8 +410,14 @@ async function main() {
   log(`${sizes.line}; wasm ${sizes.wasmRaw} B raw, ${sizes.wasmGzip} B gzip -9`);
 
   const measured = {
-    sitegate: { wasm: join(ROOT, "build", "worker", "index.wasm"), js: join(ROOT, "build", "worker", "shim.mjs") },
-    native: { wasm: join(ROOT, "build-native", "worker", "index.wasm"), js: join(ROOT, "build-native", "worker", "shim.mjs") },
+    sitegate: {
+      wasm: join(ROOT, "build", "worker", "index.wasm"),
+      js: join(ROOT, "build", "worker", "shim.mjs"),
+    },
+    native: {
+      wasm: join(ROOT, "build-native", "worker", "index.wasm"),
+      js: join(ROOT, "build-native", "worker", "shim.mjs"),
+    },
   };
   for (const variant of Object.values(measured)) {
     variant.sha256 = sha256(variant.wasm);
@@ -327,19 +426,35 @@ async function main() {
   }
   const notes = [];
   if (measured.sitegate.sha256 !== sizes.wasmSha256) {
-    notes.push("The wasm wrangler's dry run bundled differs from build/worker/index.wasm (src/ changed during the run?): sizes and speed may describe different builds.");
+    notes.push(
+      "The wasm wrangler's dry run bundled differs from build/worker/index.wasm (src/ changed during the run?): sizes and speed may describe different builds.",
+    );
   }
 
   log(`generating keys and ${settings.poolSize} tokens per algorithm`);
   const keys = makeKeys();
-  const pools = Object.fromEntries(ALGORITHMS.map((alg) => [alg, pool(keys, alg, settings.poolSize)]));
+  const pools = Object.fromEntries(
+    ALGORITHMS.map((alg) => [alg, pool(keys, alg, settings.poolSize)]),
+  );
   for (const [alg, tokens] of Object.entries(pools)) {
-    if (new Set(tokens).size !== tokens.length) throw new Error(`the ${alg} pool has duplicate tokens`);
+    if (new Set(tokens).size !== tokens.length)
+      throw new Error(`the ${alg} pool has duplicate tokens`);
   }
   const tokensPath = join(OUT, "tokens.json");
   writeFileSync(tokensPath, JSON.stringify(pools));
   const list = scenarios(keys);
-  const loadSeconds = list.reduce((sum, s) => sum + workersFor(s, [{ name: "sitegate" }, { name: "sitegate-native" }, { name: "hono" }, { name: "floor" }]).length * (settings.warmupSeconds + settings.rounds * settings.seconds), 0);
+  const loadSeconds = list.reduce(
+    (sum, s) =>
+      sum +
+      workersFor(s, [
+        { name: "sitegate" },
+        { name: "sitegate-native" },
+        { name: "hono" },
+        { name: "floor" },
+      ]).length *
+        (settings.warmupSeconds + settings.rounds * settings.seconds),
+    0,
+  );
   log(`${list.length} scenarios; the load phase takes about ${Math.round(loadSeconds / 60)} min`);
 
   const sitegateModules = (dir) => [
@@ -349,13 +464,30 @@ async function main() {
   ];
   const workers = [
     { name: "sitegate", label: "sitegate", modules: sitegateModules("build") },
-    { name: "sitegate-native", label: "sitegate native-verify", modules: sitegateModules("build-native") },
-    { name: "hono", label: "Hono", modules: [{ name: "worker.js", path: peers.hono.path, type: "esModule" }] },
-    { name: "floor", label: "floor", modules: [{ name: "worker.js", path: peers.floor.path, type: "esModule" }] },
+    {
+      name: "sitegate-native",
+      label: "sitegate native-verify",
+      modules: sitegateModules("build-native"),
+    },
+    {
+      name: "hono",
+      label: "Hono",
+      modules: [{ name: "worker.js", path: peers.hono.path, type: "esModule" }],
+    },
+    {
+      name: "floor",
+      label: "floor",
+      modules: [{ name: "worker.js", path: peers.floor.path, type: "esModule" }],
+    },
   ].map((worker, i) => ({ ...worker, port: settings.portBase + i }));
   for (const worker of workers) await assertPortFree(worker.port);
 
-  const configPath = writeConfig({ dir: OUT, workers, bindings: bindings(keys), compatibilityDate: compatibilityDate() });
+  const configPath = writeConfig({
+    dir: OUT,
+    workers,
+    bindings: bindings(keys),
+    compatibilityDate: compatibilityDate(),
+  });
   const workerd = await startWorkerd({
     binary: paths.workerd,
     configPath,
@@ -373,18 +505,23 @@ async function main() {
       workerd.stop().finally(() => process.exit(130));
     });
   }
-  const ticks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-  log(`workerd pid ${workerd.pid} serving ${workers.map((w) => `${w.name}=127.0.0.1:${w.port}`).join(" ")}`);
+  const ticks =
+    Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+  log(
+    `workerd pid ${workerd.pid} serving ${workers.map((w) => `${w.name}=127.0.0.1:${w.port}`).join(" ")}`,
+  );
 
   const results = [];
   try {
     const problems = [];
     for (const scenario of list) {
       for (const worker of workersFor(scenario, workers)) {
-        for (const problem of await sanityCheck(scenario, worker, pools)) problems.push(`${worker.name} / ${scenario.name}: ${problem}`);
+        for (const problem of await sanityCheck(scenario, worker, pools))
+          problems.push(`${worker.name} / ${scenario.name}: ${problem}`);
       }
     }
-    if (problems.length) throw new Error(`workers answer wrongly, nothing was measured:\n  ${problems.join("\n  ")}`);
+    if (problems.length)
+      throw new Error(`workers answer wrongly, nothing was measured:\n  ${problems.join("\n  ")}`);
     log("every worker answers every scenario as expected");
     await load.ready;
 
@@ -392,12 +529,18 @@ async function main() {
       const targets = workersFor(scenario, workers);
       const job = (worker, seconds) => ({
         port: worker.port,
-        scenario: { method: scenario.method, path: scenario.path, headers: scenario.headers, tokens: scenario.tokens },
+        scenario: {
+          method: scenario.method,
+          path: scenario.path,
+          headers: scenario.headers,
+          tokens: scenario.tokens,
+        },
         seconds,
         connections: scenario.connections ?? settings.connections,
         pipelining: settings.pipelining,
       });
-      if (settings.warmupSeconds > 0) for (const worker of targets) await load.run(job(worker, settings.warmupSeconds));
+      if (settings.warmupSeconds > 0)
+        for (const worker of targets) await load.run(job(worker, settings.warmupSeconds));
       const rounds = new Map(targets.map((w) => [w.name, []]));
       for (let round = 0; round < settings.rounds; round++) {
         // Rotate the order each round so no worker always runs first or last.
@@ -437,22 +580,42 @@ async function main() {
           rounds: r,
         };
       }
-      results.push({ scenario: { name: scenario.name, title: scenario.title, expect: scenario.expect, auth: !!scenario.auth, repeated: !!scenario.repeated, latencyGoal: !!scenario.latencyGoal, latencyProbe: scenario.latencyProbe ?? null, connections: scenario.connections ?? settings.connections }, workers: summary });
+      results.push({
+        scenario: {
+          name: scenario.name,
+          title: scenario.title,
+          expect: scenario.expect,
+          auth: !!scenario.auth,
+          repeated: !!scenario.repeated,
+          latencyGoal: !!scenario.latencyGoal,
+          latencyProbe: scenario.latencyProbe ?? null,
+          connections: scenario.connections ?? settings.connections,
+        },
+        workers: summary,
+      });
       log(
         `${scenario.name.padEnd(24)} ${targets
-          .map((w) => `${w.name} ${summary[w.name].rps.toFixed(0)} req/s p50 ${summary[w.name].p50.toFixed(2)} ms`)
+          .map(
+            (w) =>
+              `${w.name} ${summary[w.name].rps.toFixed(0)} req/s p50 ${summary[w.name].p50.toFixed(2)} ms`,
+          )
           .join(" | ")}`,
       );
       for (const worker of targets) {
         const s = summary[worker.name];
-        if (s.unexpected || s.errors) notes.push(`${worker.name} / ${scenario.name}: ${s.unexpected} responses with an unexpected status, ${s.errors} errors or timeouts (of ${s.requests}).`);
+        if (s.unexpected || s.errors)
+          notes.push(
+            `${worker.name} / ${scenario.name}: ${s.unexpected} responses with an unexpected status, ${s.errors} errors or timeouts (of ${s.requests}).`,
+          );
       }
     }
   } finally {
     load.stop();
     await workerd.stop();
   }
-  const otherShares = results.flatMap((r) => Object.values(r.workers).flatMap((w) => w.rounds.map((x) => x.otherCpuShare)));
+  const otherShares = results.flatMap((r) =>
+    Object.values(r.workers).flatMap((w) => w.rounds.map((x) => x.otherCpuShare)),
+  );
   const otherCpu = { median: median(otherShares), max: Math.max(...otherShares) };
   if (otherCpu.median > 0.05 || otherCpu.max > 0.25) {
     notes.push(
@@ -461,7 +624,10 @@ async function main() {
     );
   }
   const workerdLog = readFileSync(join(OUT, "workerd.log"), "utf8").trim();
-  if (workerdLog) notes.push(`workerd wrote to stderr during the run (first lines): ${workerdLog.split("\n").slice(0, 3).join(" / ").slice(0, 400)}`);
+  if (workerdLog)
+    notes.push(
+      `workerd wrote to stderr during the run (first lines): ${workerdLog.split("\n").slice(0, 3).join(" / ").slice(0, 400)}`,
+    );
 
   const cpuInfo = cpus();
   const machine = {
@@ -473,17 +639,42 @@ async function main() {
     workerd: spawnSync(paths.workerd, ["--version"], { encoding: "utf8" }).stdout.trim(),
     hono: JSON.parse(readFileSync(join(BENCH, "node_modules/hono/package.json"), "utf8")).version,
     jose: JSON.parse(readFileSync(join(BENCH, "node_modules/jose/package.json"), "utf8")).version,
-    autocannon: JSON.parse(readFileSync(join(BENCH, "node_modules/autocannon/package.json"), "utf8")).version,
-    gitHead: spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() || "none",
-    gitDirty: spawnSync("git", ["status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() !== "",
+    autocannon: JSON.parse(
+      readFileSync(join(BENCH, "node_modules/autocannon/package.json"), "utf8"),
+    ).version,
+    gitHead:
+      spawnSync("git", ["rev-parse", "--short", "HEAD"], {
+        cwd: ROOT,
+        encoding: "utf8",
+      }).stdout.trim() || "none",
+    gitDirty:
+      spawnSync("git", ["status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"], {
+        cwd: ROOT,
+        encoding: "utf8",
+      }).stdout.trim() !== "",
   };
   const wallSeconds = (Date.now() - started) / 1000;
-  const data = { date: new Date().toISOString(), settings, machine, otherCpu, loadavg: { start: loadavgStart, end: readFileSync("/proc/loadavg", "utf8").trim() }, sizes, measured, peers, workers: workers.map(({ name, label, port }) => ({ name, label, port })), results, notes, wallSeconds };
+  const data = {
+    date: new Date().toISOString(),
+    settings,
+    machine,
+    otherCpu,
+    loadavg: { start: loadavgStart, end: readFileSync("/proc/loadavg", "utf8").trim() },
+    sizes,
+    measured,
+    peers,
+    workers: workers.map(({ name, label, port }) => ({ name, label, port })),
+    results,
+    notes,
+    wallSeconds,
+  };
   writeFileSync(join(OUT, "results.json"), JSON.stringify(data, null, 2));
   const report = renderReport(data);
   writeFileSync(settings.report, report);
   console.log(`\n${report}`);
-  log(`wrote ${relative(ROOT, settings.report)} and ${relative(ROOT, join(OUT, "results.json"))} in ${wallSeconds.toFixed(0)} s`);
+  log(
+    `wrote ${relative(ROOT, settings.report)} and ${relative(ROOT, join(OUT, "results.json"))} in ${wallSeconds.toFixed(0)} s`,
+  );
 }
 
 main().catch((err) => {

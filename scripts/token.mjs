@@ -59,7 +59,9 @@ function main(argv) {
     strict: true,
   });
   if (values.help) {
-    console.log("usage: node scripts/token.mjs [--sub ID] [--name NAME] [--email ADDR] [--ttl SECONDS] [--claims JSON]");
+    console.log(
+      "usage: node scripts/token.mjs [--sub ID] [--name NAME] [--email ADDR] [--ttl SECONDS] [--claims JSON]",
+    );
     return;
   }
   let claims = {};

@@ -71,7 +71,12 @@ function whoami(token, init = {}) {
 
 /** A token from RSA_ISS with our audience, signed RS256 by `rsa`, `extra` claims merged. */
 function rsToken(extra = {}, header = { alg: "RS256", typ: "JWT", kid: "rsa-1" }, key = rsa) {
-  return sign("RS256", header, claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "user-rs", ...extra }), key);
+  return sign(
+    "RS256",
+    header,
+    claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "user-rs", ...extra }),
+    key,
+  );
 }
 
 /** Asserts a 401 with `code`, `message`, and the invalid_token challenge describing it. */
@@ -89,26 +94,31 @@ async function assertBadHeader(res, message) {
 describe("valid tokens give the identity on GET /whoami", () => {
   test("RS256: standard claims camelCased, custom claims kept, iss|sub identifier", async () => {
     const iat = nowSeconds();
-    const token = await sign("RS256", { alg: "RS256", typ: "JWT", kid: "rsa-1" }, {
-      iss: RSA_ISS,
-      sub: "user-rs",
-      aud: AUDIENCE,
-      iat,
-      exp: iat + 600,
-      name: "Ada Lovelace",
-      given_name: "Ada",
-      family_name: "Lovelace",
-      preferred_username: "ada.l",
-      picture: "https://img.example/ada.png",
-      email: "ada@example.com",
-      email_verified: true,
-      phone_number_verified: "false",
-      locale: "en-GB",
-      updated_at: 1700000000,
-      org_id: "org_9",
-      roles: ["admin", "editor"],
-      scope: "read write",
-    }, rsa);
+    const token = await sign(
+      "RS256",
+      { alg: "RS256", typ: "JWT", kid: "rsa-1" },
+      {
+        iss: RSA_ISS,
+        sub: "user-rs",
+        aud: AUDIENCE,
+        iat,
+        exp: iat + 600,
+        name: "Ada Lovelace",
+        given_name: "Ada",
+        family_name: "Lovelace",
+        preferred_username: "ada.l",
+        picture: "https://img.example/ada.png",
+        email: "ada@example.com",
+        email_verified: true,
+        phone_number_verified: "false",
+        locale: "en-GB",
+        updated_at: 1700000000,
+        org_id: "org_9",
+        roles: ["admin", "editor"],
+        scope: "read write",
+      },
+      rsa,
+    );
     const res = await whoami(token);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("content-type"), "application/json");
@@ -156,13 +166,22 @@ describe("valid tokens give the identity on GET /whoami", () => {
       assert.equal(identity.subject, "mallory", `${path}: ${text}`);
       assert.equal(identity.issuer, RSA_ISS, `${path}: ${text}`);
       for (const name of ["tokenIdentifier", "subject", "issuer"]) {
-        assert.equal(text.split(`"${name}":`).length - 1, 1, `${path}: "${name}" appears once in ${text}`);
+        assert.equal(
+          text.split(`"${name}":`).length - 1,
+          1,
+          `${path}: "${name}" appears once in ${text}`,
+        );
       }
     }
   });
 
   test("PS256 with the same RSA key", async () => {
-    const token = await sign("PS256", { alg: "PS256", kid: "rsa-1" }, claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "user-ps" }), rsa);
+    const token = await sign(
+      "PS256",
+      { alg: "PS256", kid: "rsa-1" },
+      claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "user-ps" }),
+      rsa,
+    );
     const res = await whoami(token);
     assert.equal(res.status, 200);
     const identity = await res.json();
@@ -230,7 +249,11 @@ describe("valid tokens give the identity on GET /whoami", () => {
   });
 
   test("typ at+jwt and no typ are accepted", async () => {
-    for (const header of [{ alg: "RS256", typ: "at+jwt" }, { alg: "RS256" }, { alg: "RS256", typ: "jwt" }]) {
+    for (const header of [
+      { alg: "RS256", typ: "at+jwt" },
+      { alg: "RS256" },
+      { alg: "RS256", typ: "jwt" },
+    ]) {
       const res = await whoami(await rsToken({}, header));
       assert.equal(res.status, 200, JSON.stringify(header));
     }
@@ -248,7 +271,12 @@ describe("valid tokens give the identity on GET /whoami", () => {
 
   test("the ES256 key is imported once and reused: many tokens verify", async () => {
     for (let i = 0; i < 5; i += 1) {
-      const token = await sign("ES256", { alg: "ES256", kid: "ec-1" }, claims({ iss: EC_ISS, aud: AUDIENCE, sub: `u${i}` }), ec);
+      const token = await sign(
+        "ES256",
+        { alg: "ES256", kid: "ec-1" },
+        claims({ iss: EC_ISS, aud: AUDIENCE, sub: `u${i}` }),
+        ec,
+      );
       const res = await whoami(token);
       assert.equal(res.status, 200);
       assert.equal((await res.json()).subject, `u${i}`);
@@ -266,13 +294,17 @@ describe("the Authorization header", () => {
   test("lowercase and uppercase scheme are accepted", async () => {
     const token = await rsToken();
     for (const scheme of ["bearer", "BEARER", "BeArEr"]) {
-      const res = await worker.fetch("/whoami", { headers: { Authorization: `${scheme} ${token}` } });
+      const res = await worker.fetch("/whoami", {
+        headers: { Authorization: `${scheme} ${token}` },
+      });
       assert.equal(res.status, 200, scheme);
     }
   });
 
   test("extra spaces around the token are tolerated", async () => {
-    const res = await worker.fetch("/whoami", { headers: { Authorization: `Bearer    ${await rsToken()}   ` } });
+    const res = await worker.fetch("/whoami", {
+      headers: { Authorization: `Bearer    ${await rsToken()}   ` },
+    });
     assert.equal(res.status, 200);
   });
 
@@ -284,24 +316,40 @@ describe("the Authorization header", () => {
 
   test("Basic scheme: invalid_request", async () => {
     const res = await worker.fetch("/whoami", { headers: { Authorization: "Basic dXNlcjpwYXNz" } });
-    await assertError(res, 401, "invalid_authorization_header", 'expected `Authorization: Bearer <token>`, found scheme "Basic"');
+    await assertError(
+      res,
+      401,
+      "invalid_authorization_header",
+      'expected `Authorization: Bearer <token>`, found scheme "Basic"',
+    );
     assert.equal(
       res.headers.get("www-authenticate"),
-      bearerChallenge("invalid_request", "expected `Authorization: Bearer <token>`, found scheme 'Basic'"),
+      bearerChallenge(
+        "invalid_request",
+        "expected `Authorization: Bearer <token>`, found scheme 'Basic'",
+      ),
     );
   });
 
   test("scheme without a token", async () => {
     for (const value of ["Bearer", "Bearer   "]) {
       const res = await worker.fetch("/whoami", { headers: { Authorization: value } });
-      await assertBadHeader(res, "expected `Authorization: Bearer <token>`, found no token after the scheme");
+      await assertBadHeader(
+        res,
+        "expected `Authorization: Bearer <token>`, found no token after the scheme",
+      );
     }
   });
 
   test("two tokens in one header", async () => {
     const token = await rsToken();
-    const res = await worker.fetch("/whoami", { headers: { Authorization: `Bearer ${token} ${token}` } });
-    await assertBadHeader(res, "expected `Authorization: Bearer <token>`, found more than one token");
+    const res = await worker.fetch("/whoami", {
+      headers: { Authorization: `Bearer ${token} ${token}` },
+    });
+    await assertBadHeader(
+      res,
+      "expected `Authorization: Bearer <token>`, found more than one token",
+    );
   });
 
   test("two Authorization headers (joined by the runtime)", async () => {
@@ -310,12 +358,18 @@ describe("the Authorization header", () => {
     headers.append("Authorization", `Bearer ${token}`);
     headers.append("Authorization", `Bearer ${token}`);
     const res = await worker.fetch("/whoami", { headers });
-    await assertBadHeader(res, "expected `Authorization: Bearer <token>`, found several Authorization values");
+    await assertBadHeader(
+      res,
+      "expected `Authorization: Bearer <token>`, found several Authorization values",
+    );
   });
 
   test("a character outside b64token", async () => {
     const res = await worker.fetch("/whoami", { headers: { Authorization: "Bearer abc;def" } });
-    await assertBadHeader(res, "expected `Authorization: Bearer <token>`, found a character not allowed in a token at offset 3");
+    await assertBadHeader(
+      res,
+      "expected `Authorization: Bearer <token>`, found a character not allowed in a token at offset 3",
+    );
   });
 
   test("oversized token (> 8 KiB) is refused before decoding", async () => {
@@ -327,7 +381,11 @@ describe("the Authorization header", () => {
     const token = await rsToken({ padding: "p".repeat(8 * 1024) });
     assert.ok(token.length > 8192);
     const res = await whoami(token);
-    await assertRejected(res, "token_too_large", `token is ${token.length} bytes, the limit is 8192`);
+    await assertRejected(
+      res,
+      "token_too_large",
+      `token is ${token.length} bytes, the limit is 8192`,
+    );
   });
 });
 
@@ -363,11 +421,23 @@ describe("POST /echo (optional auth)", () => {
   });
 
   test("with a malformed header: 401 invalid_request, never anonymous", async () => {
-    const res = await worker.fetch("/echo", { method: "POST", body: "x", headers: { Authorization: "Basic Zm9vOmJhcg==" } });
-    await assertError(res, 401, "invalid_authorization_header", 'expected `Authorization: Bearer <token>`, found scheme "Basic"');
+    const res = await worker.fetch("/echo", {
+      method: "POST",
+      body: "x",
+      headers: { Authorization: "Basic Zm9vOmJhcg==" },
+    });
+    await assertError(
+      res,
+      401,
+      "invalid_authorization_header",
+      'expected `Authorization: Bearer <token>`, found scheme "Basic"',
+    );
     assert.equal(
       res.headers.get("www-authenticate"),
-      bearerChallenge("invalid_request", "expected `Authorization: Bearer <token>`, found scheme 'Basic'"),
+      bearerChallenge(
+        "invalid_request",
+        "expected `Authorization: Bearer <token>`, found scheme 'Basic'",
+      ),
     );
   });
 });
@@ -390,13 +460,22 @@ describe("time claims", () => {
   });
 
   test("no exp", async () => {
-    const token = await sign("RS256", { alg: "RS256", kid: "rsa-1" }, { iss: RSA_ISS, aud: AUDIENCE, sub: "u" }, rsa);
+    const token = await sign(
+      "RS256",
+      { alg: "RS256", kid: "rsa-1" },
+      { iss: RSA_ISS, aud: AUDIENCE, sub: "u" },
+      rsa,
+    );
     await assertRejected(await whoami(token), "invalid_claim", "token has no exp claim");
   });
 
   test("exp as a string", async () => {
     const res = await whoami(await rsToken({ exp: String(nowSeconds() + 600) }));
-    await assertRejected(res, "invalid_claim", "exp must be a NumericDate (a number of seconds), found a string");
+    await assertRejected(
+      res,
+      "invalid_claim",
+      "exp must be a NumericDate (a number of seconds), found a string",
+    );
   });
 });
 
@@ -428,13 +507,23 @@ describe("issuer, audience and subject", () => {
   });
 
   test("no iss", async () => {
-    const token = await sign("RS256", { alg: "RS256", kid: "rsa-1" }, claims({ aud: AUDIENCE, sub: "u" }), rsa);
+    const token = await sign(
+      "RS256",
+      { alg: "RS256", kid: "rsa-1" },
+      claims({ aud: AUDIENCE, sub: "u" }),
+      rsa,
+    );
     await assertRejected(await whoami(token), "invalid_claim", "token has no iss claim");
   });
 
   test("wrong audience", async () => {
     const res = await whoami(await rsToken({ aud: "someone-else" }));
-    await assertRejected(res, "invalid_audience", 'audience ["someone-else"] is not accepted', "audience ['someone-else'] is not accepted");
+    await assertRejected(
+      res,
+      "invalid_audience",
+      'audience ["someone-else"] is not accepted',
+      "audience ['someone-else'] is not accepted",
+    );
   });
 
   test("aud array without our audience", async () => {
@@ -450,17 +539,35 @@ describe("issuer, audience and subject", () => {
   });
 
   test("missing aud when the provider requires one", async () => {
-    const token = await sign("RS256", { alg: "RS256", kid: "rsa-1" }, claims({ iss: RSA_ISS, sub: "u" }), rsa);
-    await assertRejected(await whoami(token), "missing_audience", "token has no aud claim and this issuer requires one");
+    const token = await sign(
+      "RS256",
+      { alg: "RS256", kid: "rsa-1" },
+      claims({ iss: RSA_ISS, sub: "u" }),
+      rsa,
+    );
+    await assertRejected(
+      await whoami(token),
+      "missing_audience",
+      "token has no aud claim and this issuer requires one",
+    );
   });
 
   test("aud of the wrong type", async () => {
     const res = await whoami(await rsToken({ aud: { [AUDIENCE]: true } }));
-    await assertRejected(res, "invalid_claim", "aud must be a string or an array of strings, found an object");
+    await assertRejected(
+      res,
+      "invalid_claim",
+      "aud must be a string or an array of strings, found an object",
+    );
   });
 
   test("no sub", async () => {
-    const token = await sign("RS256", { alg: "RS256", kid: "rsa-1" }, claims({ iss: RSA_ISS, aud: AUDIENCE }), rsa);
+    const token = await sign(
+      "RS256",
+      { alg: "RS256", kid: "rsa-1" },
+      claims({ iss: RSA_ISS, aud: AUDIENCE }),
+      rsa,
+    );
     await assertRejected(await whoami(token), "invalid_claim", "token has no sub claim");
   });
 
@@ -472,42 +579,96 @@ describe("issuer, audience and subject", () => {
 describe("algorithms and headers", () => {
   for (const alg of ["none", "None", "NONE", "nOnE"]) {
     test(`alg ${alg}, unsigned`, async () => {
-      const token = await sign("none", { alg, typ: "JWT" }, claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "admin" }));
+      const token = await sign(
+        "none",
+        { alg, typ: "JWT" },
+        claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "admin" }),
+      );
       assert.ok(token.endsWith("."));
       const message = `alg "${alg}" is not supported; ${SUPPORTED}`;
-      await assertRejected(await whoami(token), "unsupported_algorithm", message, message.replaceAll('"', "'"));
+      await assertRejected(
+        await whoami(token),
+        "unsupported_algorithm",
+        message,
+        message.replaceAll('"', "'"),
+      );
     });
   }
 
   test("alg none carrying a real RS256 signature", async () => {
-    const token = await sign("RS256", { alg: "none", kid: "rsa-1" }, claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "admin" }), rsa);
-    await assertError(await whoami(token), 401, "unsupported_algorithm", `alg "none" is not supported; ${SUPPORTED}`);
+    const token = await sign(
+      "RS256",
+      { alg: "none", kid: "rsa-1" },
+      claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "admin" }),
+      rsa,
+    );
+    await assertError(
+      await whoami(token),
+      401,
+      "unsupported_algorithm",
+      `alg "none" is not supported; ${SUPPORTED}`,
+    );
   });
 
   test("unsupported algorithms (RS512, ES384, HS512, rs256)", async () => {
     for (const alg of ["RS512", "ES384", "HS512", "rs256"]) {
-      const token = await sign("RS256", { alg }, claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "u" }), rsa);
-      await assertError(await whoami(token), 401, "unsupported_algorithm", `alg "${alg}" is not supported; ${SUPPORTED}`);
+      const token = await sign(
+        "RS256",
+        { alg },
+        claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "u" }),
+        rsa,
+      );
+      await assertError(
+        await whoami(token),
+        401,
+        "unsupported_algorithm",
+        `alg "${alg}" is not supported; ${SUPPORTED}`,
+      );
     }
   });
 
   test("algorithm confusion: HS256 keyed with the RSA public key", async () => {
     const publicKeyBytes = Buffer.from(rsa.publicJwk.n, "base64url");
-    const token = await sign("HS256", { alg: "HS256", kid: "rsa-1" }, claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "admin" }), publicKeyBytes);
+    const token = await sign(
+      "HS256",
+      { alg: "HS256", kid: "rsa-1" },
+      claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "admin" }),
+      publicKeyBytes,
+    );
     const message = `alg HS256 is not allowed for issuer "${RSA_ISS}"`;
-    await assertRejected(await whoami(token), "algorithm_not_allowed", message, message.replaceAll('"', "'"));
+    await assertRejected(
+      await whoami(token),
+      "algorithm_not_allowed",
+      message,
+      message.replaceAll('"', "'"),
+    );
   });
 
   test("an algorithm outside the provider's list (RS256 for an ES256-only issuer)", async () => {
-    const token = await sign("RS256", { alg: "RS256" }, claims({ iss: EC_ISS, aud: AUDIENCE, sub: "u" }), rsa);
-    await assertError(await whoami(token), 401, "algorithm_not_allowed", `alg RS256 is not allowed for issuer "${EC_ISS}"`);
+    const token = await sign(
+      "RS256",
+      { alg: "RS256" },
+      claims({ iss: EC_ISS, aud: AUDIENCE, sub: "u" }),
+      rsa,
+    );
+    await assertError(
+      await whoami(token),
+      401,
+      "algorithm_not_allowed",
+      `alg RS256 is not allowed for issuer "${EC_ISS}"`,
+    );
   });
 
   test("unsupported typ", async () => {
     for (const typ of ["JOSE", "dpop+jwt"]) {
       const token = await rsToken({}, { alg: "RS256", typ, kid: "rsa-1" });
       const message = `typ "${typ}" is not a JWT type; expected JWT, at+jwt or application/at+jwt`;
-      await assertRejected(await whoami(token), "unsupported_token_type", message, message.replaceAll('"', "'"));
+      await assertRejected(
+        await whoami(token),
+        "unsupported_token_type",
+        message,
+        message.replaceAll('"', "'"),
+      );
     }
   });
 
@@ -519,7 +680,12 @@ describe("algorithms and headers", () => {
     ]) {
       const token = await rsToken({}, { alg: "RS256", kid: "rsa-1", ...extra });
       const message = `header parameter "${name}" is not supported`;
-      await assertRejected(await whoami(token), "unsupported_header", message, message.replaceAll('"', "'"));
+      await assertRejected(
+        await whoami(token),
+        "unsupported_header",
+        message,
+        message.replaceAll('"', "'"),
+      );
     }
   });
 
@@ -536,14 +702,22 @@ describe("keys and signatures", () => {
     const token = await rsToken();
     const { header, signature } = segments(token);
     const forged = b64url(claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "admin" }));
-    await assertRejected(await whoami(`${header}.${forged}.${signature}`), "invalid_signature", "signature does not verify");
+    await assertRejected(
+      await whoami(`${header}.${forged}.${signature}`),
+      "invalid_signature",
+      "signature does not verify",
+    );
   });
 
   test("tampered header (kid removed, signature kept)", async () => {
     const token = await rsToken();
     const { payload, signature } = segments(token);
     const header = b64url({ alg: "RS256", typ: "JWT" });
-    await assertRejected(await whoami(`${header}.${payload}.${signature}`), "invalid_signature", "signature does not verify");
+    await assertRejected(
+      await whoami(`${header}.${payload}.${signature}`),
+      "invalid_signature",
+      "signature does not verify",
+    );
   });
 
   test("a verified token re-encoded non-canonically is malformed, not a cached success", async () => {
@@ -555,8 +729,15 @@ describe("keys and signatures", () => {
     const last = alphabet.indexOf(token.at(-1));
     assert.equal(last & 0x0f, 0);
     const reencoded = token.slice(0, -1) + alphabet[last | 0x01];
-    assert.deepEqual(Buffer.from(segments(reencoded).signature, "base64url"), Buffer.from(segments(token).signature, "base64url"));
-    await assertRejected(await whoami(reencoded), "malformed_token", "token is malformed: signature is not canonical base64url");
+    assert.deepEqual(
+      Buffer.from(segments(reencoded).signature, "base64url"),
+      Buffer.from(segments(token).signature, "base64url"),
+    );
+    await assertRejected(
+      await whoami(reencoded),
+      "malformed_token",
+      "token is malformed: signature is not canonical base64url",
+    );
   });
 
   test("RS256 signed by another RSA key under our kid", async () => {
@@ -565,23 +746,43 @@ describe("keys and signatures", () => {
   });
 
   test("PS256 signed by another RSA key", async () => {
-    const token = await sign("PS256", { alg: "PS256", kid: "rsa-1" }, claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "u" }), rsa2);
+    const token = await sign(
+      "PS256",
+      { alg: "PS256", kid: "rsa-1" },
+      claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "u" }),
+      rsa2,
+    );
     await assertRejected(await whoami(token), "invalid_signature", "signature does not verify");
   });
 
   test("ES256 signed by another P-256 key", async () => {
-    const token = await sign("ES256", { alg: "ES256", kid: "ec-1" }, claims({ iss: EC_ISS, aud: AUDIENCE, sub: "u" }), ec2);
+    const token = await sign(
+      "ES256",
+      { alg: "ES256", kid: "ec-1" },
+      claims({ iss: EC_ISS, aud: AUDIENCE, sub: "u" }),
+      ec2,
+    );
     await assertRejected(await whoami(token), "invalid_signature", "signature does not verify");
   });
 
   test("EdDSA signed by another Ed25519 key", async () => {
     const other = await ed25519Key("ed-1");
-    const token = await sign("EdDSA", { alg: "EdDSA", kid: "ed-1" }, claims({ iss: ED_ISS, sub: "u" }), other);
+    const token = await sign(
+      "EdDSA",
+      { alg: "EdDSA", kid: "ed-1" },
+      claims({ iss: ED_ISS, sub: "u" }),
+      other,
+    );
     await assertRejected(await whoami(token), "invalid_signature", "signature does not verify");
   });
 
   test("HS256 with another secret", async () => {
-    const token = await sign("HS256", { alg: "HS256" }, claims({ iss: HS_ISS, aud: AUDIENCE, sub: "u" }), hs256Secret());
+    const token = await sign(
+      "HS256",
+      { alg: "HS256" },
+      claims({ iss: HS_ISS, aud: AUDIENCE, sub: "u" }),
+      hs256Secret(),
+    );
     await assertRejected(await whoami(token), "invalid_signature", "signature does not verify");
   });
 
@@ -589,11 +790,20 @@ describe("keys and signatures", () => {
     const token = await rsToken();
     const { payload, signature } = segments(token);
     const header = b64url({ alg: "PS256", kid: "rsa-1" });
-    await assertRejected(await whoami(`${header}.${payload}.${signature}`), "invalid_signature", "signature does not verify");
+    await assertRejected(
+      await whoami(`${header}.${payload}.${signature}`),
+      "invalid_signature",
+      "signature does not verify",
+    );
   });
 
   test("ES256 all-zero r and s (CVE-2022-21449) and wrong-length signatures", async () => {
-    const token = await sign("ES256", { alg: "ES256", kid: "ec-1" }, claims({ iss: EC_ISS, aud: AUDIENCE, sub: "u" }), ec);
+    const token = await sign(
+      "ES256",
+      { alg: "ES256", kid: "ec-1" },
+      claims({ iss: EC_ISS, aud: AUDIENCE, sub: "u" }),
+      ec,
+    );
     const { header, payload, signature } = segments(token);
     const raw = Buffer.from(signature, "base64url");
     assert.equal(raw.length, 64);
@@ -615,18 +825,43 @@ describe("keys and signatures", () => {
   });
 
   test("kid of a key pinned to another algorithm of its family", async () => {
-    const token = await sign("PS256", { alg: "PS256", kid: "rsa-2" }, claims({ iss: MULTI_ISS, aud: AUDIENCE, sub: "u" }), rsa2);
+    const token = await sign(
+      "PS256",
+      { alg: "PS256", kid: "rsa-2" },
+      claims({ iss: MULTI_ISS, aud: AUDIENCE, sub: "u" }),
+      rsa2,
+    );
     const message = 'key does not fit the token: key "rsa-2" is pinned to RS256, token uses PS256';
-    await assertRejected(await whoami(token), "key_mismatch", message, message.replaceAll('"', "'"));
+    await assertRejected(
+      await whoami(token),
+      "key_mismatch",
+      message,
+      message.replaceAll('"', "'"),
+    );
   });
 
   test("kid of a key of another type", async () => {
-    const token = await sign("RS256", { alg: "RS256", kid: "ec-2" }, claims({ iss: MULTI_ISS, aud: AUDIENCE, sub: "u" }), rsa);
-    await assertError(await whoami(token), 401, "key_mismatch", 'key does not fit the token: key "ec-2" is a P256 key, token uses RS256');
+    const token = await sign(
+      "RS256",
+      { alg: "RS256", kid: "ec-2" },
+      claims({ iss: MULTI_ISS, aud: AUDIENCE, sub: "u" }),
+      rsa,
+    );
+    await assertError(
+      await whoami(token),
+      401,
+      "key_mismatch",
+      'key does not fit the token: key "ec-2" is a P256 key, token uses RS256',
+    );
   });
 
   test("no kid with several fitting keys", async () => {
-    const token = await sign("RS256", { alg: "RS256" }, claims({ iss: MULTI_ISS, aud: AUDIENCE, sub: "u" }), rsa);
+    const token = await sign(
+      "RS256",
+      { alg: "RS256" },
+      claims({ iss: MULTI_ISS, aud: AUDIENCE, sub: "u" }),
+      rsa,
+    );
     const message = "token has no kid and several keys fit RS256; the token must name one with kid";
     await assertRejected(await whoami(token), "no_unique_key", message);
   });
@@ -639,13 +874,23 @@ describe("keys and signatures", () => {
       ["ES256", "ec-2", ec2],
     ];
     for (const [alg, kid, key] of byKid) {
-      const token = await sign(alg, { alg, kid }, claims({ iss: MULTI_ISS, aud: AUDIENCE, sub: kid }), key);
+      const token = await sign(
+        alg,
+        { alg, kid },
+        claims({ iss: MULTI_ISS, aud: AUDIENCE, sub: kid }),
+        key,
+      );
       const res = await whoami(token);
       assert.equal(res.status, 200, `${alg} ${kid}`);
       assert.equal((await res.json()).subject, kid);
     }
     // ES256 without kid: the single EC key fits.
-    const token = await sign("ES256", { alg: "ES256" }, claims({ iss: MULTI_ISS, aud: AUDIENCE, sub: "no-kid" }), ec2);
+    const token = await sign(
+      "ES256",
+      { alg: "ES256" },
+      claims({ iss: MULTI_ISS, aud: AUDIENCE, sub: "no-kid" }),
+      ec2,
+    );
     assert.equal((await whoami(token)).status, 200);
   });
 });
@@ -664,34 +909,66 @@ describe("malformed tokens", () => {
 
   test("header that is not JSON", async () => {
     const token = `${b64url("not json")}.${b64url({})}.${b64url("sig")}`;
-    await assertError(await whoami(token), 401, "malformed_token", /^token is malformed: header is not valid JSON: /);
+    await assertError(
+      await whoami(token),
+      401,
+      "malformed_token",
+      /^token is malformed: header is not valid JSON: /,
+    );
   });
 
   test("claims that are not an object", async () => {
     const token = await sign("RS256", { alg: "RS256", kid: "rsa-1" }, "[1,2]", rsa);
-    await assertError(await whoami(token), 401, "malformed_token", "token is malformed: claims must be a JSON object, found an array");
+    await assertError(
+      await whoami(token),
+      401,
+      "malformed_token",
+      "token is malformed: claims must be a JSON object, found an array",
+    );
   });
 
   test("duplicate claim names are refused", async () => {
     const exp = nowSeconds() + 600;
     const raw = `{"iss":"${RSA_ISS}","aud":"${AUDIENCE}","sub":"user","sub":"admin","exp":${exp}}`;
     const token = await sign("RS256", { alg: "RS256", kid: "rsa-1" }, raw, rsa);
-    await assertError(await whoami(token), 401, "malformed_token", /^token is malformed: claims is not valid JSON: duplicate member "sub"/);
+    await assertError(
+      await whoami(token),
+      401,
+      "malformed_token",
+      /^token is malformed: claims is not valid JSON: duplicate member "sub"/,
+    );
   });
 
   test("padded base64 in the signature segment", async () => {
     const token = await rsToken();
-    await assertError(await whoami(`${token}==`), 401, "malformed_token", /^token is malformed: signature is not base64url/);
+    await assertError(
+      await whoami(`${token}==`),
+      401,
+      "malformed_token",
+      /^token is malformed: signature is not base64url/,
+    );
   });
 
   test("empty signature with a supported alg", async () => {
-    const token = await sign("none", { alg: "RS256", kid: "rsa-1" }, claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "u" }));
-    await assertRejected(await whoami(token), "malformed_token", "token is malformed: signature is empty");
+    const token = await sign(
+      "none",
+      { alg: "RS256", kid: "rsa-1" },
+      claims({ iss: RSA_ISS, aud: AUDIENCE, sub: "u" }),
+    );
+    await assertRejected(
+      await whoami(token),
+      "malformed_token",
+      "token is malformed: signature is empty",
+    );
   });
 
   test("kid that is not a string", async () => {
     const token = await rsToken({}, { alg: "RS256", kid: 7 });
-    await assertRejected(await whoami(token), "malformed_token", "token is malformed: header kid must be a string");
+    await assertRejected(
+      await whoami(token),
+      "malformed_token",
+      "token is malformed: header kid must be a string",
+    );
   });
 });
 
@@ -703,7 +980,10 @@ describe("the request log", () => {
     await res.arrayBuffer();
     // Give the runtime's stdout a moment to reach us.
     await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.ok(worker.logs.some((line) => line.includes('"path":"/whoami"')), "the request was logged");
+    assert.ok(
+      worker.logs.some((line) => line.includes('"path":"/whoami"')),
+      "the request was logged",
+    );
     const { signature } = segments(token);
     for (const line of worker.logs) {
       assert.ok(!line.includes(signature), `log line carries the token: ${line}`);

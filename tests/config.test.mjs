@@ -122,7 +122,9 @@ const CASES = [
   },
   {
     name: "a missing secret binding",
-    change: { AUTH_PROVIDERS: providersBinding({ issuer: "https://hs.test", secret: "MISSING_SECRET" }) },
+    change: {
+      AUTH_PROVIDERS: providersBinding({ issuer: "https://hs.test", secret: "MISSING_SECRET" }),
+    },
     message:
       'AUTH_PROVIDERS: provider 0: secret binding "MISSING_SECRET" is not set; run ' +
       "`wrangler secret put MISSING_SECRET`, or put it in .dev.vars for wrangler dev",
@@ -134,7 +136,8 @@ const CASES = [
       AUTH_PROVIDERS: providersBinding({ issuer: "https://hs.test", secret: "SHORT_SECRET" }),
       SHORT_SECRET: "0123456789abcdef0123456789abcde",
     },
-    message: 'AUTH_PROVIDERS: provider 0: secret "SHORT_SECRET": an HS256 secret must be at least 32 bytes, found 31',
+    message:
+      'AUTH_PROVIDERS: provider 0: secret "SHORT_SECRET": an HS256 secret must be at least 32 bytes, found 31',
     corsValid: true,
   },
   {
@@ -160,7 +163,11 @@ const CASES = [
   {
     name: "HS256 listed for a JWKS provider",
     change: ({ ec }) => ({
-      AUTH_PROVIDERS: providersBinding({ issuer: "https://ec.test", algorithms: ["ES256", "HS256"], keys: [ec] }),
+      AUTH_PROVIDERS: providersBinding({
+        issuer: "https://ec.test",
+        algorithms: ["ES256", "HS256"],
+        keys: [ec],
+      }),
     }),
     message: 'AUTH_PROVIDERS: provider 0: HS256 needs "secret"; a JWKS holds only public keys',
     corsValid: true,
@@ -170,7 +177,10 @@ const CASES = [
     change: ({ ec }) => {
       const { key_ops: _ops, ext: _ext, ...privateJwk } = ec.privateJwk;
       return {
-        AUTH_PROVIDERS: providersBinding({ issuer: "https://ec.test", keys: [{ ...privateJwk, kid: "leaked" }] }),
+        AUTH_PROVIDERS: providersBinding({
+          issuer: "https://ec.test",
+          keys: [{ ...privateJwk, kid: "leaked" }],
+        }),
       };
     },
     message:
@@ -197,7 +207,15 @@ const CASES = [
     change: () => ({
       AUTH_PROVIDERS: providersBinding({
         issuer: "https://ec.test",
-        keys: [{ kty: "EC", crv: "P-256", kid: "off-curve", x: b64url(Buffer.alloc(32, 7)), y: b64url(Buffer.alloc(32, 7)) }],
+        keys: [
+          {
+            kty: "EC",
+            crv: "P-256",
+            kid: "off-curve",
+            x: b64url(Buffer.alloc(32, 7)),
+            y: b64url(Buffer.alloc(32, 7)),
+          },
+        ],
       }),
     }),
     message: /^AUTH_PROVIDERS: provider 0: jwks: key "off-curve": /,
@@ -216,7 +234,8 @@ before(async () => {
   const [ec, rsa] = await Promise.all([ecKey("leaked"), rsaKey("impostor")]);
   devKey = rsa;
   vars = readTable(join(ROOT, "wrangler.toml"), "vars");
-  const change = (item) => (typeof item.change === "function" ? item.change({ ec, rsa }) : item.change);
+  const change = (item) =>
+    typeof item.change === "function" ? item.change({ ec, rsa }) : item.change;
   const started = await Promise.all([
     ...CASES.map((item) => start({ ...GOOD, ...change(item) })),
     start(vars),
@@ -265,7 +284,9 @@ describe("an unusable setting is a 500 on every request, naming the setting", ()
   }
 
   test("HEAD gets the 500 without a body", async () => {
-    const res = await workers.get("AUTH_LEEWAY that is negative").fetch("/health", { method: "HEAD" });
+    const res = await workers
+      .get("AUTH_LEEWAY that is negative")
+      .fetch("/health", { method: "HEAD" });
     assert.equal(res.status, 500);
     assert.equal(res.headers.get("content-type"), "application/json");
     assert.equal(await res.text(), "");
@@ -346,7 +367,9 @@ describe("the development configuration in wrangler.toml [vars]", () => {
   });
 
   test("an expired dev token is 401 token_expired", async () => {
-    const res = await dev.fetch("/whoami", { headers: { Authorization: `Bearer ${devToken({ claims: { exp: 0 } })}` } });
+    const res = await dev.fetch("/whoami", {
+      headers: { Authorization: `Bearer ${devToken({ claims: { exp: 0 } })}` },
+    });
     await assertError(res, 401, "token_expired", "token has expired");
   });
 
@@ -358,16 +381,33 @@ describe("the development configuration in wrangler.toml [vars]", () => {
   });
 
   test("the dev issuer allows RS256 only", async () => {
-    const token = await sign("PS256", { alg: "PS256" }, claims({ iss: DEV_ISSUER, aud: DEV_AUDIENCE, sub: "u" }), devKey);
+    const token = await sign(
+      "PS256",
+      { alg: "PS256" },
+      claims({ iss: DEV_ISSUER, aud: DEV_AUDIENCE, sub: "u" }),
+      devKey,
+    );
     const res = await dev.fetch("/whoami", { headers: { Authorization: `Bearer ${token}` } });
-    await assertError(res, 401, "algorithm_not_allowed", `alg PS256 is not allowed for issuer "${DEV_ISSUER}"`);
+    await assertError(
+      res,
+      401,
+      "algorithm_not_allowed",
+      `alg PS256 is not allowed for issuer "${DEV_ISSUER}"`,
+    );
   });
 });
 
 describe("bindings given as JSON values instead of text", () => {
   test("numbers, booleans and an AUTH_PROVIDERS array are read like their text", async () => {
-    const token = await sign("HS256", { alg: "HS256" }, claims({ iss: TYPED_ISSUER, sub: "typed" }), TYPED_SECRET);
-    const res = await typed.fetch("/whoami", { headers: { Origin: APP, Authorization: `Bearer ${token}` } });
+    const token = await sign(
+      "HS256",
+      { alg: "HS256" },
+      claims({ iss: TYPED_ISSUER, sub: "typed" }),
+      TYPED_SECRET,
+    );
+    const res = await typed.fetch("/whoami", {
+      headers: { Origin: APP, Authorization: `Bearer ${token}` },
+    });
     assert.equal(res.status, 200);
     assert.equal((await res.json()).tokenIdentifier, `${TYPED_ISSUER}|typed`);
     assertCors(res, { origin: APP, credentials: "true" });
@@ -381,7 +421,12 @@ describe("bindings given as JSON values instead of text", () => {
   });
 
   test("a token that verified once is still refused after its exp", async () => {
-    const token = await sign("HS256", { alg: "HS256" }, claims({ iss: TYPED_ISSUER, sub: "soon", exp: nowSeconds() + 2 }), TYPED_SECRET);
+    const token = await sign(
+      "HS256",
+      { alg: "HS256" },
+      claims({ iss: TYPED_ISSUER, sub: "soon", exp: nowSeconds() + 2 }),
+      TYPED_SECRET,
+    );
     const first = await typed.fetch("/whoami", { headers: { Authorization: `Bearer ${token}` } });
     assert.equal(first.status, 200);
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -390,7 +435,12 @@ describe("bindings given as JSON values instead of text", () => {
   });
 
   test("AUTH_LEEWAY 0: a token one second past exp is expired", async () => {
-    const token = await sign("HS256", { alg: "HS256" }, claims({ iss: TYPED_ISSUER, sub: "typed", exp: nowSeconds() - 1 }), TYPED_SECRET);
+    const token = await sign(
+      "HS256",
+      { alg: "HS256" },
+      claims({ iss: TYPED_ISSUER, sub: "typed", exp: nowSeconds() - 1 }),
+      TYPED_SECRET,
+    );
     const res = await typed.fetch("/whoami", { headers: { Authorization: `Bearer ${token}` } });
     await assertError(res, 401, "token_expired", "token has expired");
   });

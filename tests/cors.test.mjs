@@ -138,14 +138,23 @@ describe("preflight", () => {
   });
 
   test("disallowed origin: 204 with Vary and no other CORS header", async () => {
-    for (const origin of ["https://evil.test", "http://localhost:5174", "https://localhost:5173", "null"]) {
+    for (const origin of [
+      "https://evil.test",
+      "http://localhost:5174",
+      "https://localhost:5173",
+      "null",
+    ]) {
       const res = await preflight(listed, "/whoami", { origin, headers: "authorization" });
       await assertPreflight(res, { vary: PREFLIGHT_VARY });
     }
   });
 
   test("subdomain pattern: deeper hosts of the same scheme and port only", async () => {
-    for (const origin of ["https://app.example.com", "https://a.b.example.com", "https://APP.example.com"]) {
+    for (const origin of [
+      "https://app.example.com",
+      "https://a.b.example.com",
+      "https://APP.example.com",
+    ]) {
       const res = await preflight(listed, "/health", { origin });
       assert.equal(res.status, 204);
       assert.equal(res.headers.get("access-control-allow-origin"), origin, origin);
@@ -183,7 +192,10 @@ describe("preflight", () => {
       "access-control-max-age": "86400",
       vary: PREFLIGHT_VARY,
     });
-    const other = await preflight(any, "/whoami", { origin: "https://x.test", headers: "X-Custom" });
+    const other = await preflight(any, "/whoami", {
+      origin: "https://x.test",
+      headers: "X-Custom",
+    });
     assert.equal(other.status, 204);
     assert.equal(other.headers.get("access-control-allow-headers"), "content-type, authorization");
   });
@@ -212,7 +224,12 @@ describe("preflight", () => {
 describe("OPTIONS that is not a preflight is routed", () => {
   test("Origin without Access-Control-Request-Method: 405 with Allow and CORS", async () => {
     const res = await listed.fetch("/health", { method: "OPTIONS", headers: { Origin: APP } });
-    await assertError(res, 405, "method_not_allowed", "OPTIONS is not served here; allowed: GET, HEAD");
+    await assertError(
+      res,
+      405,
+      "method_not_allowed",
+      "OPTIONS is not served here; allowed: GET, HEAD",
+    );
     assert.equal(res.headers.get("allow"), "GET, HEAD");
     assertCors(res, { origin: APP });
   });
@@ -245,8 +262,16 @@ describe("actual responses carry CORS", () => {
   });
 
   test("200 GET /whoami with a valid token", async () => {
-    const token = await sign("HS256", { alg: "HS256", typ: "JWT" }, claims({ iss: ISSUER, sub: "u1" }), SECRET);
-    const res = await listed.fetch("/whoami", withOrigin(APP, { Authorization: `Bearer ${token}` }));
+    const token = await sign(
+      "HS256",
+      { alg: "HS256", typ: "JWT" },
+      claims({ iss: ISSUER, sub: "u1" }),
+      SECRET,
+    );
+    const res = await listed.fetch(
+      "/whoami",
+      withOrigin(APP, { Authorization: `Bearer ${token}` }),
+    );
     assert.equal(res.status, 200);
     const identity = await res.json();
     assert.equal(identity.tokenIdentifier, `${ISSUER}|u1`);
@@ -254,7 +279,11 @@ describe("actual responses carry CORS", () => {
   });
 
   test("200 POST /echo from a subdomain-pattern origin", async () => {
-    const res = await listed.fetch("/echo", { method: "POST", body: "hi", ...withOrigin("https://app.example.com") });
+    const res = await listed.fetch("/echo", {
+      method: "POST",
+      body: "hi",
+      ...withOrigin("https://app.example.com"),
+    });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { identity: null, body: "hi" });
     assertCors(res, { origin: "https://app.example.com" });
@@ -277,12 +306,18 @@ describe("actual responses carry CORS", () => {
   test("401 for a bad token", async () => {
     const res = await listed.fetch("/whoami", withOrigin(APP, { Authorization: "Bearer a.b.c" }));
     const body = await assertError(res, 401, "malformed_token");
-    assert.equal(res.headers.get("www-authenticate"), bearerChallenge("invalid_token", body.message));
+    assert.equal(
+      res.headers.get("www-authenticate"),
+      bearerChallenge("invalid_token", body.message),
+    );
     assertCors(res, { origin: APP });
   });
 
   test("401 for a malformed Authorization header", async () => {
-    const res = await listed.fetch("/echo", { method: "POST", ...withOrigin(APP, { Authorization: "Token x" }) });
+    const res = await listed.fetch("/echo", {
+      method: "POST",
+      ...withOrigin(APP, { Authorization: "Token x" }),
+    });
     await assertError(res, 401, "invalid_authorization_header");
     assertCors(res, { origin: APP });
   });
@@ -301,7 +336,11 @@ describe("actual responses carry CORS", () => {
   });
 
   test("413 body_too_large", async () => {
-    const res = await listed.fetch("/echo", { method: "POST", body: "x".repeat(64 * 1024 + 1), ...withOrigin(APP) });
+    const res = await listed.fetch("/echo", {
+      method: "POST",
+      body: "x".repeat(64 * 1024 + 1),
+      ...withOrigin(APP),
+    });
     await assertError(res, 413, "body_too_large");
     assertCors(res, { origin: APP });
   });

@@ -80,15 +80,53 @@ const claimsFor = (iss, sub) => claims({ iss, aud: AUDIENCE, sub });
 /** The valid corpus: one token per algorithm and provider. */
 async function validCorpus() {
   const corpus = {};
-  for (const [iss, where] of [[RSA_ISS, "inline"], [REMOTE_ISS, "fetched"]]) {
-    corpus[`RS256 (${where} key)`] = await sign("RS256", { alg: "RS256", typ: "JWT", kid: "rsa-1" }, claimsFor(iss, "rs"), rsa);
-    corpus[`PS256 (${where} key)`] = await sign("PS256", { alg: "PS256", typ: "JWT", kid: "rsa-1" }, claimsFor(iss, "ps"), rsa);
+  for (const [iss, where] of [
+    [RSA_ISS, "inline"],
+    [REMOTE_ISS, "fetched"],
+  ]) {
+    corpus[`RS256 (${where} key)`] = await sign(
+      "RS256",
+      { alg: "RS256", typ: "JWT", kid: "rsa-1" },
+      claimsFor(iss, "rs"),
+      rsa,
+    );
+    corpus[`PS256 (${where} key)`] = await sign(
+      "PS256",
+      { alg: "PS256", typ: "JWT", kid: "rsa-1" },
+      claimsFor(iss, "ps"),
+      rsa,
+    );
   }
-  corpus["ES256 (inline key)"] = await sign("ES256", { alg: "ES256", kid: "ec-1" }, claimsFor(EC_ISS, "es"), ec);
-  corpus["ES256 (fetched key)"] = await sign("ES256", { alg: "ES256", kid: "ec-1" }, claimsFor(REMOTE_ISS, "es"), ec);
-  corpus["EdDSA (inline key)"] = await sign("EdDSA", { alg: "EdDSA", kid: "ed-1" }, claimsFor(ED_ISS, "ed"), ed);
-  corpus["EdDSA (fetched key)"] = await sign("EdDSA", { alg: "EdDSA", kid: "ed-1" }, claimsFor(REMOTE_ISS, "ed"), ed);
-  corpus["HS256"] = await sign("HS256", { alg: "HS256", typ: "JWT" }, claimsFor(HS_ISS, "hs"), secret);
+  corpus["ES256 (inline key)"] = await sign(
+    "ES256",
+    { alg: "ES256", kid: "ec-1" },
+    claimsFor(EC_ISS, "es"),
+    ec,
+  );
+  corpus["ES256 (fetched key)"] = await sign(
+    "ES256",
+    { alg: "ES256", kid: "ec-1" },
+    claimsFor(REMOTE_ISS, "es"),
+    ec,
+  );
+  corpus["EdDSA (inline key)"] = await sign(
+    "EdDSA",
+    { alg: "EdDSA", kid: "ed-1" },
+    claimsFor(ED_ISS, "ed"),
+    ed,
+  );
+  corpus["EdDSA (fetched key)"] = await sign(
+    "EdDSA",
+    { alg: "EdDSA", kid: "ed-1" },
+    claimsFor(REMOTE_ISS, "ed"),
+    ed,
+  );
+  corpus["HS256"] = await sign(
+    "HS256",
+    { alg: "HS256", typ: "JWT" },
+    claimsFor(HS_ISS, "hs"),
+    secret,
+  );
   return corpus;
 }
 
@@ -114,7 +152,11 @@ function changePayload(jwt) {
 /** The same signature under a header that differs only in JSON spacing. */
 function respaceHeader(jwt) {
   const { header, payload, signature } = segments(jwt);
-  const text = JSON.stringify(JSON.parse(Buffer.from(header, "base64url").toString("utf8")), null, 1);
+  const text = JSON.stringify(
+    JSON.parse(Buffer.from(header, "base64url").toString("utf8")),
+    null,
+    1,
+  );
   return `${b64url(text)}.${payload}.${signature}`;
 }
 
@@ -122,8 +164,18 @@ function respaceHeader(jwt) {
 async function ps256WithSalt(saltLength) {
   const input = `${b64url({ alg: "PS256", kid: "rsa-1" })}.${b64url(claimsFor(RSA_ISS, "ps"))}`;
   const { alg: _alg, key_ops: _ops, ext: _ext, ...jwk } = keys.rsa.privateJwk;
-  const key = await webcrypto.subtle.importKey("jwk", jwk, { name: "RSA-PSS", hash: "SHA-256" }, false, ["sign"]);
-  const sig = await webcrypto.subtle.sign({ name: "RSA-PSS", saltLength }, key, Buffer.from(input, "ascii"));
+  const key = await webcrypto.subtle.importKey(
+    "jwk",
+    jwk,
+    { name: "RSA-PSS", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const sig = await webcrypto.subtle.sign(
+    { name: "RSA-PSS", saltLength },
+    key,
+    Buffer.from(input, "ascii"),
+  );
   return `${input}.${b64url(new Uint8Array(sig))}`;
 }
 
@@ -131,24 +183,57 @@ async function ps256WithSalt(saltLength) {
 async function tamperedCorpus(valid) {
   const corpus = {};
   for (const [name, jwt] of Object.entries(valid)) {
-    for (const at of ["first", "middle", "last"]) corpus[`${name}, ${at} signature byte flipped`] = flip(jwt, at);
+    for (const at of ["first", "middle", "last"])
+      corpus[`${name}, ${at} signature byte flipped`] = flip(jwt, at);
     corpus[`${name}, payload changed`] = changePayload(jwt);
     corpus[`${name}, header re-spaced`] = respaceHeader(jwt);
   }
   // The same kid, signed by another key of the same type.
-  corpus["RS256 signed by another RSA key"] = await sign("RS256", { alg: "RS256", kid: "rsa-1" }, claimsFor(RSA_ISS, "rs"), rsaOther);
-  corpus["PS256 signed by another RSA key"] = await sign("PS256", { alg: "PS256", kid: "rsa-1" }, claimsFor(REMOTE_ISS, "ps"), rsaOther);
-  corpus["ES256 signed by another P-256 key"] = await sign("ES256", { alg: "ES256", kid: "ec-1" }, claimsFor(EC_ISS, "es"), ecOther);
-  corpus["ES256 (fetched) signed by another P-256 key"] = await sign("ES256", { alg: "ES256", kid: "ec-1" }, claimsFor(REMOTE_ISS, "es"), ecOther);
-  corpus["EdDSA signed by another Ed25519 key"] = await sign("EdDSA", { alg: "EdDSA", kid: "ed-1" }, claimsFor(ED_ISS, "ed"), edOther);
-  corpus["HS256 signed with another secret"] = await sign("HS256", { alg: "HS256" }, claimsFor(HS_ISS, "hs"), otherSecret);
+  corpus["RS256 signed by another RSA key"] = await sign(
+    "RS256",
+    { alg: "RS256", kid: "rsa-1" },
+    claimsFor(RSA_ISS, "rs"),
+    rsaOther,
+  );
+  corpus["PS256 signed by another RSA key"] = await sign(
+    "PS256",
+    { alg: "PS256", kid: "rsa-1" },
+    claimsFor(REMOTE_ISS, "ps"),
+    rsaOther,
+  );
+  corpus["ES256 signed by another P-256 key"] = await sign(
+    "ES256",
+    { alg: "ES256", kid: "ec-1" },
+    claimsFor(EC_ISS, "es"),
+    ecOther,
+  );
+  corpus["ES256 (fetched) signed by another P-256 key"] = await sign(
+    "ES256",
+    { alg: "ES256", kid: "ec-1" },
+    claimsFor(REMOTE_ISS, "es"),
+    ecOther,
+  );
+  corpus["EdDSA signed by another Ed25519 key"] = await sign(
+    "EdDSA",
+    { alg: "EdDSA", kid: "ed-1" },
+    claimsFor(ED_ISS, "ed"),
+    edOther,
+  );
+  corpus["HS256 signed with another secret"] = await sign(
+    "HS256",
+    { alg: "HS256" },
+    claimsFor(HS_ISS, "hs"),
+    otherSecret,
+  );
 
   // One RSA padding under the other's name.
   const rs = valid["RS256 (inline key)"];
   const ps = valid["PS256 (inline key)"];
   const input = (jwt) => `${segments(jwt).header}.${segments(jwt).payload}`;
-  corpus["a PKCS#1 v1.5 signature labelled PS256"] = `${input(ps)}.${b64url(await signature("RS256", input(ps), keys.rsa))}`;
-  corpus["a PSS signature labelled RS256"] = `${input(rs)}.${b64url(await signature("PS256", input(rs), keys.rsa))}`;
+  corpus["a PKCS#1 v1.5 signature labelled PS256"] =
+    `${input(ps)}.${b64url(await signature("RS256", input(ps), keys.rsa))}`;
+  corpus["a PSS signature labelled RS256"] =
+    `${input(rs)}.${b64url(await signature("PS256", input(rs), keys.rsa))}`;
 
   // PSS with a salt other than the hash length.
   corpus["PS256 with a 0-byte salt"] = await ps256WithSalt(0);
@@ -157,25 +242,43 @@ async function tamperedCorpus(valid) {
   // RSA signature values that are not below the modulus.
   const n = Buffer.from(keys.rsa.publicJwk.n, "base64url");
   corpus["RS256 signature equal to the modulus"] = withSignature(rs, n);
-  corpus["RS256 signature equal to the modulus plus one"] = withSignature(rs, fromBig(toBig(n) + 1n, 256));
+  corpus["RS256 signature equal to the modulus plus one"] = withSignature(
+    rs,
+    fromBig(toBig(n) + 1n, 256),
+  );
   corpus["RS256 signature of all ones"] = withSignature(rs, Buffer.alloc(256, 0xff));
 
   // Ed25519 with S + L (non-canonical S, RFC 8032 §5.1.7 requires S < L).
   const edToken = valid["EdDSA (inline key)"];
   const edSig = Buffer.from(segments(edToken).signature, "base64url");
   const S = toBig(Buffer.from(edSig.subarray(32)).reverse());
-  corpus["EdDSA with S + L"] = withSignature(edToken, Buffer.concat([edSig.subarray(0, 32), fromBig(S + ED25519_L, 32).reverse()]));
+  corpus["EdDSA with S + L"] = withSignature(
+    edToken,
+    Buffer.concat([edSig.subarray(0, 32), fromBig(S + ED25519_L, 32).reverse()]),
+  );
 
   // ECDSA with r or s replaced by the group order (≡ 0) or by values of the wrong size.
   const esToken = valid["ES256 (inline key)"];
   const esSig = Buffer.from(segments(esToken).signature, "base64url");
-  corpus["ES256 with s = n"] = withSignature(esToken, Buffer.concat([esSig.subarray(0, 32), fromBig(P256_N, 32)]));
-  corpus["ES256 with r = n"] = withSignature(esToken, Buffer.concat([fromBig(P256_N, 32), esSig.subarray(32)]));
-  corpus["ES256 with r and s swapped"] = withSignature(esToken, Buffer.concat([esSig.subarray(32), esSig.subarray(0, 32)]));
+  corpus["ES256 with s = n"] = withSignature(
+    esToken,
+    Buffer.concat([esSig.subarray(0, 32), fromBig(P256_N, 32)]),
+  );
+  corpus["ES256 with r = n"] = withSignature(
+    esToken,
+    Buffer.concat([fromBig(P256_N, 32), esSig.subarray(32)]),
+  );
+  corpus["ES256 with r and s swapped"] = withSignature(
+    esToken,
+    Buffer.concat([esSig.subarray(32), esSig.subarray(0, 32)]),
+  );
 
   // HS256 with a truncated MAC.
   const hs = valid.HS256;
-  corpus["HS256 with the MAC truncated to 16 bytes"] = withSignature(hs, Buffer.from(segments(hs).signature, "base64url").subarray(0, 16));
+  corpus["HS256 with the MAC truncated to 16 bytes"] = withSignature(
+    hs,
+    Buffer.from(segments(hs).signature, "base64url").subarray(0, 16),
+  );
   return corpus;
 }
 
@@ -184,8 +287,11 @@ const tampered = await tamperedCorpus(valid);
 
 /** Build directories without a worker in them (startWorker checks the rest of the layout). */
 const missing = Object.values(BUILDS).filter((dir) => !existsSync(join(buildDir(dir), "index.js")));
-const howToBuild = (dir) => (dir === "build" ? "make build" : "make build FEATURES=native-verify OUT_DIR=build-native");
-const missingMessage = missing.map((dir) => `${dir}/ is missing: run \`${howToBuild(dir)}\` first`).join("; ");
+const howToBuild = (dir) =>
+  dir === "build" ? "make build" : "make build FEATURES=native-verify OUT_DIR=build-native";
+const missingMessage = missing
+  .map((dir) => `${dir}/ is missing: run \`${howToBuild(dir)}\` first`)
+  .join("; ");
 
 test("both builds are present, each the variant its directory names", () => {
   assert.deepEqual(missing, [], missingMessage);
@@ -194,7 +300,9 @@ test("both builds are present, each the variant its directory names", () => {
   for (const dir of Object.values(BUILDS)) {
     const record = join(buildDir(dir), ".build-config");
     if (!existsSync(record)) continue;
-    const line = readFileSync(record, "utf8").split("\n").find((l) => l.startsWith("features="));
+    const line = readFileSync(record, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("features="));
     assert.equal(line, features[dir], `${dir}/ was built with ${line}`);
   }
 });
@@ -213,14 +321,16 @@ describe("Web Crypto (build/) and jwt-compact (build-native/) answer alike", () 
       ),
       CROSSCHECK_HS256: secret,
     };
-    await Promise.all(Object.entries(BUILDS).map(async ([name, dir]) => {
-      mocks[name] = jwksMock().on(REMOTE_JWKS, jwks([rsa, ec, ed]));
-      try {
-        workers[name] = await startWithMock(bindings, mocks[name], { buildDir: dir });
-      } catch (err) {
-        throw new Error(`${dir}/ cannot be started (run \`${howToBuild(dir)}\`): ${err.message}`);
-      }
-    }));
+    await Promise.all(
+      Object.entries(BUILDS).map(async ([name, dir]) => {
+        mocks[name] = jwksMock().on(REMOTE_JWKS, jwks([rsa, ec, ed]));
+        try {
+          workers[name] = await startWithMock(bindings, mocks[name], { buildDir: dir });
+        } catch (err) {
+          throw new Error(`${dir}/ cannot be started (run \`${howToBuild(dir)}\`): ${err.message}`);
+        }
+      }),
+    );
   });
   after(async () => {
     await Promise.all(Object.values(workers).map((worker) => worker.dispose()));
@@ -240,12 +350,19 @@ describe("Web Crypto (build/) and jwt-compact (build-native/) answer alike", () 
 
   describe("tampered tokens: 401 invalid_signature from both builds", () => {
     test("the corpus is large", () => {
-      assert.ok(Object.keys(tampered).length >= 60, `${Object.keys(tampered).length} tampered tokens`);
+      assert.ok(
+        Object.keys(tampered).length >= 60,
+        `${Object.keys(tampered).length} tampered tokens`,
+      );
     });
     for (const [label, jwt] of Object.entries(tampered)) {
       test(label, async () => {
         const { web } = await agree(label, jwt);
-        assert.deepEqual({ status: web.status, error: web.error }, { status: 401, error: "invalid_signature" }, label);
+        assert.deepEqual(
+          { status: web.status, error: web.error },
+          { status: 401, error: "invalid_signature" },
+          label,
+        );
       });
     }
   });
@@ -255,7 +372,10 @@ describe("Web Crypto (build/) and jwt-compact (build-native/) answer alike", () 
       const esToken = valid["ES256 (inline key)"];
       const sig = Buffer.from(segments(esToken).signature, "base64url");
       const s = toBig(sig.subarray(32));
-      const twin = withSignature(esToken, Buffer.concat([sig.subarray(0, 32), fromBig(P256_N - s, 32)]));
+      const twin = withSignature(
+        esToken,
+        Buffer.concat([sig.subarray(0, 32), fromBig(P256_N - s, 32)]),
+      );
       // ECDSA verifies (r, s) and (r, n - s) alike; neither JWS nor Web Crypto asks for low S.
       const { web } = await agree("high-S twin", twin);
       assert.equal(web.status, 200, JSON.stringify(web.body));

@@ -25,7 +25,7 @@ after(async () => {
 });
 
 describe("GET /health", () => {
-  test("200 with exactly {\"ok\":true} as JSON", async () => {
+  test('200 with exactly {"ok":true} as JSON', async () => {
     const res = await worker.fetch("/health");
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("content-type"), "application/json");
@@ -98,8 +98,16 @@ describe("known paths with other methods are 405 with Allow", () => {
   ];
   for (const [method, path, allow] of cases) {
     test(`${method} ${path} → Allow: ${allow}`, async () => {
-      const res = await worker.fetch(path, { method, body: ["GET", "HEAD", "OPTIONS"].includes(method) ? undefined : "x" });
-      await assertError(res, 405, "method_not_allowed", `${method} is not served here; allowed: ${allow}`);
+      const res = await worker.fetch(path, {
+        method,
+        body: ["GET", "HEAD", "OPTIONS"].includes(method) ? undefined : "x",
+      });
+      await assertError(
+        res,
+        405,
+        "method_not_allowed",
+        `${method} is not served here; allowed: ${allow}`,
+      );
       assert.equal(res.headers.get("allow"), allow);
     });
   }

@@ -31,11 +31,20 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A provider named `name`: issuer `${BASE}/name`, keys at `${BASE}/name/jwks.json`. */
 function remote(name, extra = {}) {
-  return { issuer: `${BASE}/${name}`, audience: AUDIENCE, jwks_url: `${BASE}/${name}/jwks.json`, ...extra };
+  return {
+    issuer: `${BASE}/${name}`,
+    audience: AUDIENCE,
+    jwks_url: `${BASE}/${name}/jwks.json`,
+    ...extra,
+  };
 }
 
 /** A token for `issuer` signed by `key` (its first algorithm unless told), kid = key.kid (`null`: none). */
-function token(key, issuer, { alg = key.algorithms[0], kid = key.kid, header = {}, sub = "user-1" } = {}) {
+function token(
+  key,
+  issuer,
+  { alg = key.algorithms[0], kid = key.kid, header = {}, sub = "user-1" } = {},
+) {
   const protectedHeader = { alg, typ: "JWT", ...(kid === null ? {} : { kid }), ...header };
   return sign(alg, protectedHeader, claims({ iss: issuer, aud: AUDIENCE, sub }), key);
 }
@@ -52,7 +61,10 @@ async function assertOk(res, sub = "user-1") {
 
 async function assertRejected(res, code, message) {
   await assertError(res, 401, code, message);
-  assert.equal(res.headers.get("www-authenticate"), bearerChallenge("invalid_token", message.replaceAll('"', "'")));
+  assert.equal(
+    res.headers.get("www-authenticate"),
+    bearerChallenge("invalid_token", message.replaceAll('"', "'")),
+  );
 }
 
 async function assertUnavailable(res, retryAfter) {
@@ -77,14 +89,28 @@ async function signP384(pair, header, claimSet) {
   const b64 = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const input = `${b64(header)}.${b64(claimSet)}`;
   const { alg: _alg, key_ops: _ops, ext: _ext, ...jwk } = pair.privateJwk;
-  const key = await webcrypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-384" }, false, ["sign"]);
-  const sig = await webcrypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key, Buffer.from(input));
+  const key = await webcrypto.subtle.importKey(
+    "jwk",
+    jwk,
+    { name: "ECDSA", namedCurve: "P-384" },
+    false,
+    ["sign"],
+  );
+  const sig = await webcrypto.subtle.sign(
+    { name: "ECDSA", hash: "SHA-256" },
+    key,
+    Buffer.from(input),
+  );
   return `${input}.${Buffer.from(sig).toString("base64url")}`;
 }
 
 let good, other, attacker;
 before(async () => {
-  [good, other, attacker] = await Promise.all([rsaKey("good-1"), ecKey("other-1"), rsaKey("attacker-1")]);
+  [good, other, attacker] = await Promise.all([
+    rsaKey("good-1"),
+    ecKey("other-1"),
+    rsaKey("attacker-1"),
+  ]);
 });
 
 describe("jwks_url: keys are fetched once and cached", () => {
@@ -120,7 +146,9 @@ describe("jwks_url: keys are fetched once and cached", () => {
   test("20 requests (10 concurrent on a cold cache, then 10 sequential) make one GET with Accept: application/json", async () => {
     const rs = await token(good, P.cached.issuer);
     const es = await token(other, P.cached.issuer);
-    const first = await Promise.all(Array.from({ length: 10 }, (_, i) => whoami(worker, i % 2 ? rs : es)));
+    const first = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => whoami(worker, i % 2 ? rs : es)),
+    );
     for (const res of first) await assertOk(res);
     for (let i = 0; i < 10; i += 1) await assertOk(await whoami(worker, i % 2 ? rs : es));
     assert.equal(mock.count(P.cached.jwks_url), 1);
@@ -207,7 +235,14 @@ describe("discovery: jwks_uri from {issuer}/.well-known/openid-configuration", (
     mock.on(MOVED.doc, redirect(`${MOVED.doc}.moved`));
     mock.on(`${MOVED.doc}.moved`, discovery(MOVED.provider.issuer, MOVED.keys));
     mock.on(MOVED.keys, jwks([good]));
-    const providers = [OK, MISMATCH.provider, INSECURE.provider, NO_URI.provider, HTML.provider, MOVED.provider];
+    const providers = [
+      OK,
+      MISMATCH.provider,
+      INSECURE.provider,
+      NO_URI.provider,
+      HTML.provider,
+      MOVED.provider,
+    ];
     worker = await startWithMock({ AUTH_PROVIDERS: JSON.stringify(providers) }, mock);
   });
   after(() => worker?.dispose());
@@ -223,7 +258,11 @@ describe("discovery: jwks_uri from {issuer}/.well-known/openid-configuration", (
   test("a refetch for an unknown kid reads the JWKS again, not the discovery document", async () => {
     await sleep(1100);
     const kid = randomUUID();
-    await assertRejected(await whoami(worker, await token(good, OK.issuer, { kid })), "unknown_key", unknownKey(kid));
+    await assertRejected(
+      await whoami(worker, await token(good, OK.issuer, { kid })),
+      "unknown_key",
+      unknownKey(kid),
+    );
     assert.equal(mock.count(OK_DOC), 1);
     assert.equal(mock.count(OK_KEYS), 2);
     await assertOk(await whoami(worker, await token(good, OK.issuer)));
@@ -289,7 +328,8 @@ describe("unknown kid: at most one refetch per jwks_cooldown", () => {
     } else {
       for (const jwt of tokens) responses.push(await whoami(worker, jwt));
     }
-    for (const [i, res] of responses.entries()) await assertRejected(res, "unknown_key", unknownKey(kids[i]));
+    for (const [i, res] of responses.entries())
+      await assertRejected(res, "unknown_key", unknownKey(kids[i]));
   }
 
   test("50 concurrent random kids on a cold cache: one fetch", async () => {
@@ -333,7 +373,12 @@ describe("key rotation", () => {
   const REPLACE = remote("replace", { jwks_cooldown: 1 });
   let worker, keyA, keyB, sameKidOld, sameKidNew;
   before(async () => {
-    [keyA, keyB, sameKidOld, sameKidNew] = await Promise.all([rsaKey("A"), ecKey("B"), rsaKey("k"), rsaKey("k")]);
+    [keyA, keyB, sameKidOld, sameKidNew] = await Promise.all([
+      rsaKey("A"),
+      ecKey("B"),
+      rsaKey("k"),
+      rsaKey("k"),
+    ]);
     mock.on(ROTATE.jwks_url, jwks([keyA], { cacheControl: "max-age=3600" }));
     mock.on(REPLACE.jwks_url, jwks([sameKidOld], { cacheControl: "max-age=3600" }));
     worker = await startWithMock({ AUTH_PROVIDERS: JSON.stringify([ROTATE, REPLACE]) }, mock);
@@ -368,11 +413,18 @@ describe("key rotation", () => {
 
     await sleep(1100);
     const kid = randomUUID();
-    await assertRejected(await whoami(worker, await token(keyB, ROTATE.issuer, { kid })), "unknown_key", unknownKey(kid));
+    await assertRejected(
+      await whoami(worker, await token(keyB, ROTATE.issuer, { kid })),
+      "unknown_key",
+      unknownKey(kid),
+    );
     assert.equal(mock.count(ROTATE.jwks_url), 3);
     // The very token that was accepted (and remembered as verified) a moment ago.
     await assertRejected(await whoami(worker, tokenA), "unknown_key", unknownKey("A"));
-    await assertOk(await whoami(worker, await token(keyB, ROTATE.issuer, { sub: "user-b" })), "user-b");
+    await assertOk(
+      await whoami(worker, await token(keyB, ROTATE.issuer, { sub: "user-b" })),
+      "user-b",
+    );
     assert.equal(mock.count(ROTATE.jwks_url), 3);
   });
 
@@ -383,10 +435,21 @@ describe("key rotation", () => {
     mock.on(REPLACE.jwks_url, jwks([sameKidNew], { cacheControl: "max-age=3600" }));
     await sleep(1100);
     const kid = randomUUID();
-    await assertRejected(await whoami(worker, await token(sameKidNew, REPLACE.issuer, { kid })), "unknown_key", unknownKey(kid));
+    await assertRejected(
+      await whoami(worker, await token(sameKidNew, REPLACE.issuer, { kid })),
+      "unknown_key",
+      unknownKey(kid),
+    );
     assert.equal(mock.count(REPLACE.jwks_url), 2);
-    await assertRejected(await whoami(worker, oldToken), "invalid_signature", "signature does not verify");
-    await assertOk(await whoami(worker, await token(sameKidNew, REPLACE.issuer, { sub: "user-new" })), "user-new");
+    await assertRejected(
+      await whoami(worker, oldToken),
+      "invalid_signature",
+      "signature does not verify",
+    );
+    await assertOk(
+      await whoami(worker, await token(sameKidNew, REPLACE.issuer, { sub: "user-new" })),
+      "user-new",
+    );
     assert.deepEqual(mock.unexpected(), []);
   });
 });
@@ -416,12 +479,14 @@ describe("a failing JWKS endpoint", () => {
   const ENDLESS = remote("endless", { jwks_cooldown: 1, jwks_timeout: 4 });
   let worker, switchedAt;
   before(async () => {
-    weak = (await generateKeyPair("weak", {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: 1024,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    })).jwk();
+    weak = (
+      await generateKeyPair("weak", {
+        name: "RSASSA-PKCS1-v1_5",
+        modulusLength: 1024,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: "SHA-256",
+      })
+    ).jwk();
     const providers = [COLD_LONG, COLD_CROWD, ENDLESS];
     mock.on(COLD_LONG.jwks_url, status(500));
     mock.on(COLD_CROWD.jwks_url, hang());
@@ -457,14 +522,20 @@ describe("a failing JWKS endpoint", () => {
       await assertUnavailable(await whoami(worker, jwt), 1);
       const elapsed = Date.now() - started;
       if (mode.startsWith("no answer")) {
-        assert.ok(elapsed >= 450 && elapsed < 3000, `gave up after the 0.5 s timeout (${elapsed} ms)`);
+        assert.ok(
+          elapsed >= 450 && elapsed < 3000,
+          `gave up after the 0.5 s timeout (${elapsed} ms)`,
+        );
       }
       // Again at once: still inside the cooldown, so no second fetch.
       await assertUnavailable(await whoami(worker, jwt), 1);
       assert.equal(mock.count(c.jwks_url), 1);
       assert.equal(mock.count(`${c.jwks_url}.moved`), 0, "the redirect target is never fetched");
       const failed = await worker.waitForEvent("jwks_fetch_failed", 1);
-      assert.ok(failed.some((e) => e.issuer === c.issuer), "jwks_fetch_failed is logged");
+      assert.ok(
+        failed.some((e) => e.issuer === c.issuer),
+        "jwks_fetch_failed is logged",
+      );
     });
 
     test(`${mode}, warm cache: the cached keys keep working`, async () => {
@@ -472,14 +543,21 @@ describe("a failing JWKS endpoint", () => {
       await sleep(Math.max(0, switchedAt + 1100 - Date.now()));
       const kid = randomUUID();
       // An unknown kid after the cooldown makes a refetch, which fails.
-      await assertRejected(await whoami(worker, await token(good, w.issuer, { kid })), "unknown_key", unknownKey(kid));
+      await assertRejected(
+        await whoami(worker, await token(good, w.issuer, { kid })),
+        "unknown_key",
+        unknownKey(kid),
+      );
       assert.equal(mock.count(w.jwks_url), 2);
       await assertOk(await whoami(worker, await token(good, w.issuer)));
       await assertOk(await whoami(worker, await token(good, w.issuer, { kid: null })));
       assert.equal(mock.count(w.jwks_url), 2);
       assert.equal(mock.count(`${w.jwks_url}.moved`), 0, "the redirect target is never fetched");
       const failed = await worker.waitForEvent("jwks_fetch_failed", 1);
-      assert.ok(failed.some((e) => e.issuer === w.issuer), "jwks_fetch_failed is logged");
+      assert.ok(
+        failed.some((e) => e.issuer === w.issuer),
+        "jwks_fetch_failed is logged",
+      );
     });
   }
 
@@ -494,10 +572,16 @@ describe("a failing JWKS endpoint", () => {
     const started = Date.now();
     await assertUnavailable(await whoami(worker, await token(good, ENDLESS.issuer)), 1);
     const elapsed = Date.now() - started;
-    const failed = (await worker.waitForEvent("jwks_fetch_failed", 1)).filter((e) => e.issuer === ENDLESS.issuer);
+    const failed = (await worker.waitForEvent("jwks_fetch_failed", 1)).filter(
+      (e) => e.issuer === ENDLESS.issuer,
+    );
     assert.equal(failed.length, 1);
     // "at most 256 KiB" (README, Fetched keys): reading stops once the limit is passed.
-    assert.match(failed[0].message, /larger than 262144 bytes/, `the worker kept reading: ${failed[0].message}`);
+    assert.match(
+      failed[0].message,
+      /larger than 262144 bytes/,
+      `the worker kept reading: ${failed[0].message}`,
+    );
     assert.ok(elapsed < 2000, `answered after ${elapsed} ms, jwks_timeout is 4 s`);
   });
 
@@ -519,19 +603,27 @@ describe("keys that must be dropped from a fetched JWKS", () => {
   let worker, weak, enc, p384, symmetric;
   before(async () => {
     [weak, enc, p384] = await Promise.all([
-      generateKeyPair("weak", { name: "RSASSA-PKCS1-v1_5", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }),
+      generateKeyPair("weak", {
+        name: "RSASSA-PKCS1-v1_5",
+        modulusLength: 1024,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: "SHA-256",
+      }),
       rsaKey("enc"),
       generateKeyPair("p384", { name: "ECDSA", namedCurve: "P-384" }),
     ]);
     symmetric = hs256Secret();
-    mock.on(P.jwks_url, jwks([
-      weak.jwk(),
-      { kty: "XYZ", kid: "odd", x: "AAAA" },
-      enc.jwk({ use: "enc" }),
-      { kty: "oct", kid: "sym", k: Buffer.from(symmetric).toString("base64url") },
-      p384.jwk(),
-      good.jwk(),
-    ]));
+    mock.on(
+      P.jwks_url,
+      jwks([
+        weak.jwk(),
+        { kty: "XYZ", kid: "odd", x: "AAAA" },
+        enc.jwk({ use: "enc" }),
+        { kty: "oct", kid: "sym", k: Buffer.from(symmetric).toString("base64url") },
+        p384.jwk(),
+        good.jwk(),
+      ]),
+    );
     worker = await startWithMock({ AUTH_PROVIDERS: JSON.stringify([P]) }, mock);
   });
   after(() => worker?.dispose());
@@ -542,23 +634,57 @@ describe("keys that must be dropped from a fetched JWKS", () => {
     const [event] = await worker.waitForEvent("jwks_fetched", 1);
     assert.equal(event.keys, 1);
     assert.equal(event.dropped.length, 5, JSON.stringify(event.dropped));
-    assert.equal(event.dropped[0], 'key "weak": RSA modulus is 1024 bits, at least 2048 are required');
+    assert.equal(
+      event.dropped[0],
+      'key "weak": RSA modulus is 1024 bits, at least 2048 are required',
+    );
     assert.equal(event.dropped[1], 'key "odd": kty "XYZ" is not supported');
     assert.equal(event.dropped[2], 'key "enc": use is "enc", expected "sig"');
-    assert.equal(event.dropped[3], 'key "sym": symmetric keys do not belong in a JWKS; give HS256 secrets as a secret binding');
-    assert.match(event.dropped[4], /^key "p384": EC curve .*"P-384".* is not supported, expected "P-256"$/);
+    assert.equal(
+      event.dropped[3],
+      'key "sym": symmetric keys do not belong in a JWKS; give HS256 secrets as a secret binding',
+    );
+    assert.match(
+      event.dropped[4],
+      /^key "p384": EC curve .*"P-384".* is not supported, expected "P-256"$/,
+    );
   });
 
   test("tokens signed by the dropped keys are refused", async () => {
-    await assertRejected(await whoami(worker, await token(weak, P.issuer)), "unknown_key", unknownKey("weak"));
-    await assertRejected(await whoami(worker, await token(enc, P.issuer)), "unknown_key", unknownKey("enc"));
-    const p384Token = await signP384(p384, { alg: "ES256", kid: "p384" }, claims({ iss: P.issuer, aud: AUDIENCE, sub: "user-1" }));
+    await assertRejected(
+      await whoami(worker, await token(weak, P.issuer)),
+      "unknown_key",
+      unknownKey("weak"),
+    );
+    await assertRejected(
+      await whoami(worker, await token(enc, P.issuer)),
+      "unknown_key",
+      unknownKey("enc"),
+    );
+    const p384Token = await signP384(
+      p384,
+      { alg: "ES256", kid: "p384" },
+      claims({ iss: P.issuer, aud: AUDIENCE, sub: "user-1" }),
+    );
     await assertRejected(await whoami(worker, p384Token), "unknown_key", unknownKey("p384"));
     // Fetched keys never verify HS256, whatever a JWKS holds.
-    const hs = await sign("HS256", { alg: "HS256", kid: "sym" }, claims({ iss: P.issuer, aud: AUDIENCE, sub: "user-1" }), symmetric);
-    await assertRejected(await whoami(worker, hs), "algorithm_not_allowed", `alg HS256 is not allowed for issuer "${P.issuer}"`);
+    const hs = await sign(
+      "HS256",
+      { alg: "HS256", kid: "sym" },
+      claims({ iss: P.issuer, aud: AUDIENCE, sub: "user-1" }),
+      symmetric,
+    );
+    await assertRejected(
+      await whoami(worker, hs),
+      "algorithm_not_allowed",
+      `alg HS256 is not allowed for issuer "${P.issuer}"`,
+    );
     // No kid: the RS256 token must verify against the one usable RSA key, the good one.
-    await assertRejected(await whoami(worker, await token(weak, P.issuer, { kid: null })), "invalid_signature", "signature does not verify");
+    await assertRejected(
+      await whoami(worker, await token(weak, P.issuer, { kid: null })),
+      "invalid_signature",
+      "signature does not verify",
+    );
     await assertOk(await whoami(worker, await token(good, P.issuer, { kid: null })));
     assert.equal(mock.count(P.jwks_url), 1);
     assert.deepEqual(mock.unexpected(), []);
@@ -574,7 +700,13 @@ describe("jku, x5u and jwk headers never cause a fetch", () => {
   before(async () => {
     mock.on(P.jwks_url, jwks([good]));
     mock.on(EVIL_JWKS, jwks([attacker]));
-    mock.on(EVIL_CERT, () => new Response("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", { headers: { "Content-Type": "application/pkix-cert" } }));
+    mock.on(
+      EVIL_CERT,
+      () =>
+        new Response("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", {
+          headers: { "Content-Type": "application/pkix-cert" },
+        }),
+    );
     worker = await startWithMock({ AUTH_PROVIDERS: JSON.stringify([P]) }, mock);
   });
   after(() => worker?.dispose());
@@ -586,9 +718,18 @@ describe("jku, x5u and jwk headers never cause a fetch", () => {
   });
 
   test("jku, x5u or jwk naming the attacker's key, with the provider's kid: invalid_signature", async () => {
-    for (const header of [{ jku: EVIL_JWKS }, { x5u: EVIL_CERT }, { jwk: attacker.jwk() }, { jku: EVIL_JWKS, x5u: EVIL_CERT, jwk: attacker.jwk() }]) {
+    for (const header of [
+      { jku: EVIL_JWKS },
+      { x5u: EVIL_CERT },
+      { jwk: attacker.jwk() },
+      { jku: EVIL_JWKS, x5u: EVIL_CERT, jwk: attacker.jwk() },
+    ]) {
       const jwt = await token(attacker, P.issuer, { kid: good.kid, header });
-      await assertRejected(await whoami(worker, jwt), "invalid_signature", "signature does not verify");
+      await assertRejected(
+        await whoami(worker, jwt),
+        "invalid_signature",
+        "signature does not verify",
+      );
     }
     const x5u = await token(attacker, P.issuer, { header: { x5u: EVIL_CERT } });
     await assertRejected(await whoami(worker, x5u), "unknown_key", unknownKey("attacker-1"));
@@ -598,7 +739,12 @@ describe("jku, x5u and jwk headers never cause a fetch", () => {
   });
 
   test("the provider's own key still works next to those headers", async () => {
-    await assertOk(await whoami(worker, await token(good, P.issuer, { header: { jku: EVIL_JWKS, x5u: EVIL_CERT } })));
+    await assertOk(
+      await whoami(
+        worker,
+        await token(good, P.issuer, { header: { jku: EVIL_JWKS, x5u: EVIL_CERT } }),
+      ),
+    );
     assert.deepEqual(mock.urls(), [P.jwks_url]);
   });
 });
@@ -618,14 +764,30 @@ describe("tokens refused before a key is needed cause no fetch", () => {
     const [header, payload] = valid.split(".");
     const cases = [
       [await token(good, P.issuer, { header: { alg: "none" } }), "unsupported_algorithm"],
-      [await sign("HS256", { alg: "HS256" }, claims({ iss: P.issuer, aud: AUDIENCE, sub: "u" }), hs256Secret()), "algorithm_not_allowed"],
+      [
+        await sign(
+          "HS256",
+          { alg: "HS256" },
+          claims({ iss: P.issuer, aud: AUDIENCE, sub: "u" }),
+          hs256Secret(),
+        ),
+        "algorithm_not_allowed",
+      ],
       [await token(good, P.issuer, { header: { alg: "RS384" } }), "unsupported_algorithm"],
       [await token(good, P.issuer, { header: { typ: "JOSE" } }), "unsupported_token_type"],
       [await token(good, P.issuer, { header: { crit: ["x"] } }), "unsupported_header"],
       [await token(good, P.issuer, { header: { cty: "JWT" } }), "unsupported_header"],
       [`${header}.${payload}.~~~~`, "malformed_token"],
       [`${header}.${payload}`, "malformed_token"],
-      [await sign("RS256", { alg: "RS256", kid: "good-1" }, claims({ aud: AUDIENCE, sub: "u" }), good), "invalid_claim"],
+      [
+        await sign(
+          "RS256",
+          { alg: "RS256", kid: "good-1" },
+          claims({ aud: AUDIENCE, sub: "u" }),
+          good,
+        ),
+        "invalid_claim",
+      ],
       [await token(good, `${P.issuer}/`), "unknown_issuer"],
     ];
     for (const [jwt, code] of cases) {

@@ -22,7 +22,12 @@ export function makeKeys() {
   // 32 random bytes as base64url text (43 bytes): the secret is the text's bytes.
   const secret = randomBytes(32).toString("base64url");
 
-  const jwk = (pair, alg, kid) => ({ ...pair.publicKey.export({ format: "jwk" }), kid, alg, use: "sig" });
+  const jwk = (pair, alg, kid) => ({
+    ...pair.publicKey.export({ format: "jwk" }),
+    kid,
+    alg,
+    use: "sig",
+  });
   const signers = {
     RS256: { kid: "bench-rs256", sign: (data) => sign("sha256", data, rsa.privateKey) },
     ES256: {
@@ -30,10 +35,17 @@ export function makeKeys() {
       sign: (data) => sign("sha256", data, { key: ec.privateKey, dsaEncoding: "ieee-p1363" }),
     },
     EdDSA: { kid: "bench-ed25519", sign: (data) => sign(null, data, ed.privateKey) },
-    HS256: { kid: undefined, sign: (data) => createHmac("sha256", Buffer.from(secret, "utf8")).update(data).digest() },
+    HS256: {
+      kid: undefined,
+      sign: (data) => createHmac("sha256", Buffer.from(secret, "utf8")).update(data).digest(),
+    },
   };
   const jwks = {
-    keys: [jwk(rsa, "RS256", "bench-rs256"), jwk(ec, "ES256", "bench-es256"), jwk(ed, "EdDSA", "bench-ed25519")],
+    keys: [
+      jwk(rsa, "RS256", "bench-rs256"),
+      jwk(ec, "ES256", "bench-es256"),
+      jwk(ed, "EdDSA", "bench-ed25519"),
+    ],
   };
   return { jwks, secret, signers };
 }
@@ -41,7 +53,12 @@ export function makeKeys() {
 /** The bindings every worker gets (sitegate reads all of them; the Hono peer the same ones). */
 export function bindings(keys) {
   const providers = [
-    { issuer: JWKS_ISSUER, audience: AUDIENCE, algorithms: ["RS256", "ES256", "EdDSA"], jwks: keys.jwks },
+    {
+      issuer: JWKS_ISSUER,
+      audience: AUDIENCE,
+      algorithms: ["RS256", "ES256", "EdDSA"],
+      jwks: keys.jwks,
+    },
     { issuer: HS256_ISSUER, audience: AUDIENCE, secret: SECRET_BINDING },
   ];
   return {

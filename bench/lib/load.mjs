@@ -62,7 +62,9 @@ function run({ port, scenario, seconds, connections, pipelining }) {
           p50: percentile(sorted, 50),
           p90: percentile(sorted, 90),
           p99: percentile(sorted, 99),
-          statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([k, v]) => [k, v.count])),
+          statusCodes: Object.fromEntries(
+            Object.entries(result.statusCodeStats).map(([k, v]) => [k, v.count]),
+          ),
           errors: result.errors,
           timeouts: result.timeouts,
         });

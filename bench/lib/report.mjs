@@ -17,7 +17,11 @@ const mark = (met) => (met ? "**met**" : "**not met**");
 
 function table(header, rows) {
   const line = (cells) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map((_, i) => (i === 0 ? "---" : "---:"))), ...rows.map(line)].join("\n");
+  return [
+    line(header),
+    line(header.map((_, i) => (i === 0 ? "---" : "---:"))),
+    ...rows.map(line),
+  ].join("\n");
 }
 
 export function renderReport(data) {
@@ -34,10 +38,14 @@ export function renderReport(data) {
   out.push("");
   out.push("## Machine and method");
   out.push("");
-  out.push(`- Machine: ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB memory, Linux ${machine.kernel}, Node ${machine.node}.`);
+  out.push(
+    `- Machine: ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB memory, Linux ${machine.kernel}, Node ${machine.node}.`,
+  );
   out.push(
     `- **The machine has only ${machine.nproc} cores**, shared by workerd and the load generator` +
-      (settings.pin ? ": workerd is pinned to CPU 0 and the load generator to CPU 1 (taskset)." : " (not pinned).") +
+      (settings.pin
+        ? ": workerd is pinned to CPU 0 and the load generator to CPU 1 (taskset)."
+        : " (not pinned).") +
       " Absolute numbers are far below what dedicated hardware gives; compare the ratios.",
   );
   if (data.otherCpu) {
@@ -75,7 +83,9 @@ export function renderReport(data) {
     "- CPU: **workerd process CPU per request, includes runtime overhead**: utime+stime of the workerd process from /proc/<pid>/stat " +
       "before and after each round, divided by the responses received in that round (10 ms clock ticks; all workers share the process, one is loaded at a time).",
   );
-  out.push(`- Build: git ${machine.gitHead}${machine.gitDirty ? " with uncommitted changes under src/ or Cargo.*" : ""}; sitegate wasm sha256 ${measured.sitegate.sha256.slice(0, 16)}….`);
+  out.push(
+    `- Build: git ${machine.gitHead}${machine.gitDirty ? " with uncommitted changes under src/ or Cargo.*" : ""}; sitegate wasm sha256 ${measured.sitegate.sha256.slice(0, 16)}….`,
+  );
   out.push("");
 
   out.push("## Throughput");
@@ -84,7 +94,13 @@ export function renderReport(data) {
   out.push("");
   out.push(
     table(
-      ["scenario", ...COLUMNS.map(([, label]) => label), "sitegate/Hono", "sitegate/floor", "native/Hono"],
+      [
+        "scenario",
+        ...COLUMNS.map(([, label]) => label),
+        "sitegate/Hono",
+        "sitegate/floor",
+        "native/Hono",
+      ],
       results.map((r) => [
         r.scenario.title,
         ...COLUMNS.map(([name]) => rps(get(r, name, "rps"))),
@@ -98,16 +114,27 @@ export function renderReport(data) {
 
   out.push("## Latency");
   out.push("");
-  out.push(`p50 / p99 in ms under the load above, median of ${settings.rounds} rounds. The p50 ratio to the floor is given for the preflight and the public GET (the goal), and for the same two at 1 connection.`);
+  out.push(
+    `p50 / p99 in ms under the load above, median of ${settings.rounds} rounds. The p50 ratio to the floor is given for the preflight and the public GET (the goal), and for the same two at 1 connection.`,
+  );
   out.push("");
   out.push(
     table(
-      ["scenario", ...COLUMNS.map(([, label]) => `${label} p50 / p99`), "p50 sitegate/Hono", "p50 sitegate/floor"],
+      [
+        "scenario",
+        ...COLUMNS.map(([, label]) => `${label} p50 / p99`),
+        "p50 sitegate/Hono",
+        "p50 sitegate/floor",
+      ],
       results.map((r) => [
         r.scenario.title,
-        ...COLUMNS.map(([name]) => (r.workers[name] ? `${ms(get(r, name, "p50"))} / ${ms(get(r, name, "p99"))}` : "–")),
+        ...COLUMNS.map(([name]) =>
+          r.workers[name] ? `${ms(get(r, name, "p50"))} / ${ms(get(r, name, "p99"))}` : "–",
+        ),
         x(ratio(get(r, "sitegate", "p50"), get(r, "hono", "p50"))),
-        r.scenario.latencyGoal || r.scenario.latencyProbe ? x(ratio(get(r, "sitegate", "p50"), get(r, "floor", "p50"))) : "",
+        r.scenario.latencyGoal || r.scenario.latencyProbe
+          ? x(ratio(get(r, "sitegate", "p50"), get(r, "floor", "p50")))
+          : "",
       ]),
     ),
   );
@@ -115,12 +142,18 @@ export function renderReport(data) {
 
   out.push("## CPU per request");
   out.push("");
-  out.push("Microseconds of workerd process CPU per request, includes runtime overhead (HTTP parsing, isolate entry, the socket), median of the rounds.");
+  out.push(
+    "Microseconds of workerd process CPU per request, includes runtime overhead (HTTP parsing, isolate entry, the socket), median of the rounds.",
+  );
   out.push("");
   out.push(
     table(
       ["scenario", ...COLUMNS.map(([, label]) => label), "sitegate/Hono"],
-      results.map((r) => [r.scenario.title, ...COLUMNS.map(([name]) => us(get(r, name, "cpuUs"))), x(ratio(get(r, "sitegate", "cpuUs"), get(r, "hono", "cpuUs")))]),
+      results.map((r) => [
+        r.scenario.title,
+        ...COLUMNS.map(([name]) => us(get(r, name, "cpuUs"))),
+        x(ratio(get(r, "sitegate", "cpuUs"), get(r, "hono", "cpuUs"))),
+      ]),
     ),
   );
   out.push("");
@@ -129,7 +162,9 @@ export function renderReport(data) {
   out.push("");
   out.push(
     `\`wrangler deploy --dry-run --outdir bench/out/dry-run\` with the root wrangler.toml` +
-      (sizes.isolated ? ", run in an empty network namespace (`unshare -n`), so it contacted nothing" : " (network namespace unavailable; it ran with the normal network)") +
+      (sizes.isolated
+        ? ", run in an empty network namespace (`unshare -n`), so it contacted nothing"
+        : " (network namespace unavailable; it ran with the normal network)") +
       `, prints: \`${sizes.line}\` (the whole upload: worker-build's JS plus the wasm).`,
   );
   out.push("");
@@ -137,10 +172,26 @@ export function renderReport(data) {
     table(
       ["artifact", "raw", "gzip -9 (node zlib)"],
       [
-        ["upload as wrangler prints it (JS + wasm)", `${sizes.totalKiB.toFixed(2)} KiB`, `${sizes.gzipKiB.toFixed(2)} KiB (wrangler's gzip)`],
-        ["sitegate wasm in the dry-run bundle", `${sizes.wasmRaw.toLocaleString("en-US")} B (${kib(sizes.wasmRaw)})`, `${sizes.wasmGzip.toLocaleString("en-US")} B (${kib(sizes.wasmGzip)})`],
-        ["native-verify wasm (build-native/)", `${measured.native.raw.toLocaleString("en-US")} B (${kib(measured.native.raw)})`, `${measured.native.gzip.toLocaleString("en-US")} B (${kib(measured.native.gzip)})`],
-        ["Hono peer bundle (esbuild, not minified)", `${peers.hono.raw.toLocaleString("en-US")} B`, `${peers.hono.gzip.toLocaleString("en-US")} B`],
+        [
+          "upload as wrangler prints it (JS + wasm)",
+          `${sizes.totalKiB.toFixed(2)} KiB`,
+          `${sizes.gzipKiB.toFixed(2)} KiB (wrangler's gzip)`,
+        ],
+        [
+          "sitegate wasm in the dry-run bundle",
+          `${sizes.wasmRaw.toLocaleString("en-US")} B (${kib(sizes.wasmRaw)})`,
+          `${sizes.wasmGzip.toLocaleString("en-US")} B (${kib(sizes.wasmGzip)})`,
+        ],
+        [
+          "native-verify wasm (build-native/)",
+          `${measured.native.raw.toLocaleString("en-US")} B (${kib(measured.native.raw)})`,
+          `${measured.native.gzip.toLocaleString("en-US")} B (${kib(measured.native.gzip)})`,
+        ],
+        [
+          "Hono peer bundle (esbuild, not minified)",
+          `${peers.hono.raw.toLocaleString("en-US")} B`,
+          `${peers.hono.gzip.toLocaleString("en-US")} B`,
+        ],
       ],
     ),
   );
@@ -156,9 +207,14 @@ export function renderReport(data) {
     out.push("");
   }
   // The 1-connection scenarios are extra information, not part of the goals.
-  const compared = results.filter((r) => !r.scenario.latencyProbe && r.workers.sitegate && r.workers.hono);
+  const compared = results.filter(
+    (r) => !r.scenario.latencyProbe && r.workers.sitegate && r.workers.hono,
+  );
   if (compared.length) {
-    const ratios = compared.map((r) => ({ r, v: ratio(get(r, "sitegate", "rps"), get(r, "hono", "rps")) }));
+    const ratios = compared.map((r) => ({
+      r,
+      v: ratio(get(r, "sitegate", "rps"), get(r, "hono", "rps")),
+    }));
     const failing = ratios.filter(({ v }) => !(v >= 1));
     const worst = ratios.reduce((a, b) => (b.v < a.v ? b : a));
     out.push(
@@ -168,24 +224,44 @@ export function renderReport(data) {
           : `Lowest ratio ${x(worst.v)} (${worst.r.scenario.name}).`),
     );
   }
-  const repeated = results.filter((r) => r.scenario.repeated && r.workers.sitegate && r.workers.hono);
+  const repeated = results.filter(
+    (r) => r.scenario.repeated && r.workers.sitegate && r.workers.hono,
+  );
   if (repeated.length) {
-    const parts = repeated.map((r) => ({ r, v: ratio(get(r, "sitegate", "rps"), get(r, "hono", "rps")) }));
+    const parts = repeated.map((r) => ({
+      r,
+      v: ratio(get(r, "sitegate", "rps"), get(r, "hono", "rps")),
+    }));
     out.push(
       `- ${mark(parts.every(({ v }) => v >= 1.5))}: authenticated repeated-token scenarios at least 1.5× Hono's req/s: ` +
-        parts.map(({ r, v }) => `${r.scenario.name} ${x(v)} (${rps(get(r, "sitegate", "rps"))} vs ${rps(get(r, "hono", "rps"))})`).join("; ") +
+        parts
+          .map(
+            ({ r, v }) =>
+              `${r.scenario.name} ${x(v)} (${rps(get(r, "sitegate", "rps"))} vs ${rps(get(r, "hono", "rps"))})`,
+          )
+          .join("; ") +
         ".",
     );
   }
-  const latency = ["preflight", "health"].map((n) => byName[n]).filter((r) => r?.workers.sitegate && r.workers.floor);
+  const latency = ["preflight", "health"]
+    .map((n) => byName[n])
+    .filter((r) => r?.workers.sitegate && r.workers.floor);
   if (latency.length) {
-    const parts = latency.map((r) => ({ r, v: ratio(get(r, "sitegate", "p50"), get(r, "floor", "p50")) }));
+    const parts = latency.map((r) => ({
+      r,
+      v: ratio(get(r, "sitegate", "p50"), get(r, "floor", "p50")),
+    }));
     const probes = results
       .filter((r) => r.scenario.latencyProbe && r.workers.sitegate && r.workers.floor)
       .map((r) => ({ r, v: ratio(get(r, "sitegate", "p50"), get(r, "floor", "p50")) }));
     out.push(
       `- ${mark(parts.every(({ v }) => v <= 1.25))}: preflight and public GET p50 latency within 1.25× of the floor: ` +
-        parts.map(({ r, v }) => `${r.scenario.name} ${x(v)} (${ms(get(r, "sitegate", "p50"))} ms vs ${ms(get(r, "floor", "p50"))} ms)`).join("; ") +
+        parts
+          .map(
+            ({ r, v }) =>
+              `${r.scenario.name} ${x(v)} (${ms(get(r, "sitegate", "p50"))} ms vs ${ms(get(r, "floor", "p50"))} ms)`,
+          )
+          .join("; ") +
         `. At ${settings.connections} connections the workers run saturated, so p50 mostly restates throughput (p50 ≈ connections ÷ req/s)` +
         (probes.length
           ? `; with 1 connection (not judged, for comparison): ${probes.map(({ r, v }) => `${r.scenario.latencyProbe} ${x(v)} (${ms(get(r, "sitegate", "p50"))} ms vs ${ms(get(r, "floor", "p50"))} ms)`).join("; ")}.`

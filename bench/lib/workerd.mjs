@@ -17,7 +17,10 @@ function capnpString(text) {
  */
 export function writeConfig({ dir, workers, bindings, compatibilityDate }) {
   const bindingList = Object.entries(bindings)
-    .map(([name, value]) => `      (name = ${capnpString(name)}, text = ${capnpString(String(value))}),`)
+    .map(
+      ([name, value]) =>
+        `      (name = ${capnpString(name)}, text = ${capnpString(String(value))}),`,
+    )
     .join("\n");
   const services = [];
   const sockets = [];
@@ -75,7 +78,9 @@ ${consts.join("\n")}`;
 export function assertPortFree(port) {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once("error", () => reject(new Error(`127.0.0.1:${port} is in use (set BENCH_PORT_BASE)`)));
+    server.once("error", () =>
+      reject(new Error(`127.0.0.1:${port} is in use (set BENCH_PORT_BASE)`)),
+    );
     server.listen(port, "127.0.0.1", () => server.close(resolve));
   });
 }
@@ -96,7 +101,9 @@ export async function startWorkerd({ binary, configPath, stdoutPath, logPath, po
   for (const port of ports) {
     for (;;) {
       if (exited) {
-        throw new Error(`workerd exited (${JSON.stringify(exited)}); see ${logPath}:\n${readFileSync(logPath, "utf8").slice(-4000)}`);
+        throw new Error(
+          `workerd exited (${JSON.stringify(exited)}); see ${logPath}:\n${readFileSync(logPath, "utf8").slice(-4000)}`,
+        );
       }
       try {
         await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });

@@ -8,7 +8,8 @@ import { startWorker } from "./worker.mjs";
 export const DEFAULT_ALLOWED_HEADERS = "Content-Type, Authorization";
 
 /** The `Vary` of every preflight answer. */
-export const PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+export const PREFLIGHT_VARY =
+  "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 
 /**
  * Starts the built worker with exactly `bindings`. The runtime's stdout and stderr lines
@@ -66,13 +67,36 @@ export function bearerChallenge(error, description) {
 export const BARE_CHALLENGE = 'Bearer realm="sitegate"';
 
 /** Asserts the CORS headers of an actual response. */
-export function assertCors(res, { origin = null, vary = "Origin", credentials = null, expose = null } = {}) {
-  assert.equal(res.headers.get("access-control-allow-origin"), origin, "Access-Control-Allow-Origin");
+export function assertCors(
+  res,
+  { origin = null, vary = "Origin", credentials = null, expose = null } = {},
+) {
+  assert.equal(
+    res.headers.get("access-control-allow-origin"),
+    origin,
+    "Access-Control-Allow-Origin",
+  );
   assert.equal(res.headers.get("vary"), vary, "Vary");
-  assert.equal(res.headers.get("access-control-allow-credentials"), credentials, "Access-Control-Allow-Credentials");
-  assert.equal(res.headers.get("access-control-expose-headers"), expose, "Access-Control-Expose-Headers");
+  assert.equal(
+    res.headers.get("access-control-allow-credentials"),
+    credentials,
+    "Access-Control-Allow-Credentials",
+  );
+  assert.equal(
+    res.headers.get("access-control-expose-headers"),
+    expose,
+    "Access-Control-Expose-Headers",
+  );
   // Preflight-only headers never appear on an actual response.
-  assert.equal(res.headers.get("access-control-allow-methods"), null, "Access-Control-Allow-Methods");
-  assert.equal(res.headers.get("access-control-allow-headers"), null, "Access-Control-Allow-Headers");
+  assert.equal(
+    res.headers.get("access-control-allow-methods"),
+    null,
+    "Access-Control-Allow-Methods",
+  );
+  assert.equal(
+    res.headers.get("access-control-allow-headers"),
+    null,
+    "Access-Control-Allow-Headers",
+  );
   assert.equal(res.headers.get("access-control-max-age"), null, "Access-Control-Max-Age");
 }

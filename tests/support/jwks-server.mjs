@@ -42,7 +42,10 @@ function pause(ms, signal) {
  * @param {{ status?: number, contentType?: string | null, cacheControl?: string | null,
  *           headers?: Record<string, string> }} [options] `contentType: null` sends none.
  */
-export function json(body, { status: code = 200, contentType = "application/json", cacheControl = null, headers = {} } = {}) {
+export function json(
+  body,
+  { status: code = 200, contentType = "application/json", cacheControl = null, headers = {} } = {},
+) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   return () => {
     const all = new Headers(headers);
@@ -62,7 +65,10 @@ export function jwks(keys, options) {
 
 /** An OpenID Connect discovery document naming `issuer` and `jwksUri`. */
 export function discovery(issuer, jwksUri, options) {
-  return json({ issuer, jwks_uri: jwksUri, id_token_signing_alg_values_supported: ["RS256"] }, options);
+  return json(
+    { issuer, jwks_uri: jwksUri, id_token_signing_alg_values_supported: ["RS256"] },
+    options,
+  );
 }
 
 /** A bare status, e.g. `status(500)`, with a short text body. */
@@ -77,7 +83,8 @@ export function redirect(location, code = 302) {
 
 /** An HTML page with status 200 (a captive portal or a misconfigured endpoint). */
 export function html(body = "<!doctype html><title>Sign in</title><p>Please sign in</p>") {
-  return () => new Response(body, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
+  return () =>
+    new Response(body, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
 }
 
 /** Never answers (until `mock.close()`, which ends it with a 503 nobody reads). */
@@ -95,7 +102,12 @@ export function hang() {
  * eagerly, whatever the worker reads of it: pace the stream with `intervalMs` to tell how
  * long the worker keeps reading.)
  */
-export function endless({ prefix = '{"keys": [', chunkBytes = 64 * 1024, intervalMs = 0, limitBytes = 64 * 1024 * 1024 } = {}) {
+export function endless({
+  prefix = '{"keys": [',
+  chunkBytes = 64 * 1024,
+  intervalMs = 0,
+  limitBytes = 64 * 1024 * 1024,
+} = {}) {
   return (request, mock) => {
     const url = request.url;
     const encoder = new TextEncoder();
@@ -199,7 +211,10 @@ export function jwksMock() {
         at: Date.now(),
       });
       if (answer === undefined) {
-        return new Response(`no answer for ${url}`, { status: 404, headers: { "Content-Type": "text/plain" } });
+        return new Response(`no answer for ${url}`, {
+          status: 404,
+          headers: { "Content-Type": "text/plain" },
+        });
       }
       let result = answer;
       // An answer may return another answer (delayed, or a function choosing one).

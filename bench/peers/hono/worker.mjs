@@ -81,7 +81,11 @@ const STANDARD = {
 };
 
 function identity(claims) {
-  const out = { tokenIdentifier: `${claims.iss}|${claims.sub}`, subject: claims.sub, issuer: claims.iss };
+  const out = {
+    tokenIdentifier: `${claims.iss}|${claims.sub}`,
+    subject: claims.sub,
+    issuer: claims.iss,
+  };
   for (const [claim, value] of Object.entries(claims)) {
     if (claim === "iss" || claim === "sub") continue;
     out[STANDARD[claim] ?? claim] = value;
