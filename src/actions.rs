@@ -8,7 +8,7 @@ use crate::edge::{Action, Answer, Handler};
 use crate::routing::{Method, Route, Router};
 
 /// The largest request body `/echo` reads.
-const ECHO_LIMIT: usize = 64 * 1024;
+const ECHO_LIMIT: u32 = 64 * 1024;
 
 /// Every route, declared in one place.
 pub fn routes() -> Router<Handler> {
@@ -45,18 +45,9 @@ async fn whoami(action: Action) -> Result<Answer> {
 
 /// `POST /echo`: the caller's identity (or `null`) and the request body as text.
 async fn echo(mut action: Action) -> Result<Answer> {
-    let declared = action
-        .request()
-        .headers()
-        .get("Content-Length")?
-        .and_then(|len| len.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > ECHO_LIMIT) {
+    let Some(body) = action.body_up_to(ECHO_LIMIT).await? else {
         return too_large();
-    }
-    let body = action.request().bytes().await?;
-    if body.len() > ECHO_LIMIT {
-        return too_large();
-    }
+    };
     let body = String::from_utf8_lossy(&body);
     Answer::json(&json!({"identity": action.auth.user_identity(), "body": body}))
 }

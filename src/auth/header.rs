@@ -47,7 +47,10 @@ pub fn bearer_token(header: Option<&str>) -> Result<Option<&str>, AuthError> {
     }
     if let Some(bad) = token.find(|c: char| !is_b64token_char(c)) {
         let what = match token.as_bytes()[bad] {
-            b' ' | b'\t' => "found more than one token".to_string(),
+            b' ' => "found more than one token".to_string(),
+            b'\t' => {
+                "found a tab, which may neither follow the scheme nor stand in a token".to_string()
+            }
             b',' => "found several Authorization values".to_string(),
             _ => format!("found a character not allowed in a token at offset {bad}"),
         };
@@ -125,6 +128,14 @@ mod tests {
             err.to_string(),
             "expected `Authorization: Bearer <token>`, found more than one token"
         );
+    }
+
+    #[test]
+    fn a_tab_after_the_scheme_is_named() {
+        let err = bearer_token(Some("Bearer\ta.b.c")).unwrap_err();
+        assert!(err
+            .to_string()
+            .ends_with("found a tab, which may neither follow the scheme nor stand in a token"));
     }
 
     #[test]

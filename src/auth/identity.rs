@@ -59,7 +59,13 @@ pub struct UserIdentity {
 impl UserIdentity {
     /// Builds the identity from verified claims whose `iss` and `sub` were already read.
     pub fn from_claims(issuer: &str, subject: &str, claims: &Map<String, Value>) -> UserIdentity {
-        let is_standard = |claim: &str| STANDARD_CLAIMS.iter().any(|(from, _)| *from == claim);
+        // A field named like a standard one comes only from its standard claim: a literal
+        // `emailVerified: "yes"` claim must not stand in for a boolean `email_verified`.
+        let is_standard = |claim: &str| {
+            STANDARD_CLAIMS
+                .iter()
+                .any(|(from, to)| *from == claim || *to == claim)
+        };
 
         // Custom claims first, then the standard ones over them: when a token carries both a
         // literal `givenName` and `given_name`, the standard claim is the documented source.
@@ -182,6 +188,16 @@ mod tests {
             "phone_number_verified": "no"}));
         assert_eq!(out["emailVerified"], true);
         assert!(out.get("phoneNumberVerified").is_none());
+    }
+
+    #[test]
+    fn standard_field_names_come_only_from_standard_claims() {
+        let out = identity(json!({"iss": "i", "sub": "s", "email_verified": "yes",
+            "emailVerified": true, "phoneNumberVerified": "true", "givenName": "custom"}));
+        assert_eq!(
+            out,
+            json!({"tokenIdentifier": "i|s", "subject": "s", "issuer": "i"})
+        );
     }
 
     #[test]

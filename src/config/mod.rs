@@ -325,6 +325,21 @@ fn read_secret(
     binding: &str,
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<VerifyingKey, String> {
+    // The field holds a binding's name; someone who pasted the secret itself must not see
+    // it echoed in every 500, so only a value shaped like a binding name is repeated.
+    let looks_like_name = binding.len() <= 64
+        && binding.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && binding
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if !looks_like_name {
+        return Err(
+            "secret must be the NAME of a secret binding (upper-case letters, digits \
+                    and _), such as \"SESSION_SECRET\"; the value given is not one: put the \
+                    key itself in the binding with `wrangler secret put NAME`"
+                .into(),
+        );
+    }
     let Some(secret) = lookup(binding) else {
         return Err(format!(
             "secret binding {binding:?} is not set; run `wrangler secret put {binding}`, or \

@@ -138,6 +138,18 @@ fn provider_mistakes_name_the_setting_and_the_provider() {
 }
 
 #[test]
+fn a_pasted_secret_is_never_echoed() {
+    let pasted = "s3cr3t-HS256-key-that-is-long-enough-0123";
+    let err = problem(&[providers(json!([{"issuer": "x", "secret": pasted}]))]);
+    assert!(
+        err.problem.contains("must be the NAME of a secret binding"),
+        "{}",
+        err.problem
+    );
+    assert!(!err.to_string().contains(pasted));
+}
+
+#[test]
 fn short_hmac_secrets_are_refused() {
     let err = problem(&[
         providers(json!([{"issuer": "x", "secret": "S"}])),

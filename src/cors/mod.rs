@@ -129,6 +129,12 @@ impl CorsPolicy {
         })
     }
 
+    /// Whether any origin is allowed at all. With none, no cross-origin page can read a
+    /// response: a valid policy, but rarely the intended one.
+    pub fn allows_some_origin(&self) -> bool {
+        !self.origins.is_empty()
+    }
+
     /// Whether `Access-Control-Allow-Origin` is the same for every request: `*` without
     /// credentials. Otherwise it depends on `Origin`, and caches must be told (`Vary`).
     fn origin_independent(&self) -> bool {

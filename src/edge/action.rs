@@ -4,6 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use serde::Serialize;
+use worker::js_sys::Uint8Array;
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{web_sys, Env, Request, Response};
 
 use crate::auth::AuthContext;
@@ -26,6 +28,16 @@ impl Action {
             env,
             auth,
         }
+    }
+
+    /// Reads the body, at most `limit` bytes: `None` when it is longer, in which case reading
+    /// stops there rather than holding the whole body in memory.
+    pub async fn body_up_to(&mut self, limit: u32) -> worker::Result<Option<Vec<u8>>> {
+        let body = JsFuture::from(super::js::read_body(&self.raw, limit)).await?;
+        if body.is_null() {
+            return Ok(None);
+        }
+        Ok(Some(Uint8Array::from(body).to_vec()))
     }
 
     /// The incoming request; its body has not been read.

@@ -65,6 +65,32 @@ export function decorate(response, headers, vary, headOnly, line, started) {
   log(line, started);
   return out;
 }
+async function readLimited(body, limit) {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+export function readBody(request, limit) {
+  return readLimited(request.body, limit);
+}
 export async function fetchDocument(url, timeoutMs, limit) {
   try {
     const response = await fetch(url, {
@@ -76,34 +102,15 @@ export async function fetchDocument(url, timeoutMs, limit) {
     const h = response.headers;
     let body = new Uint8Array(0);
     let tooLarge = false;
-    if (response.status === 200 && response.body !== null) {
-      const reader = response.body.getReader();
-      const chunks = [];
-      let size = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > limit) {
-          tooLarge = true;
-          reader.cancel().catch(() => {});
-          break;
-        }
-        chunks.push(value);
-      }
-      if (!tooLarge) {
-        body = new Uint8Array(size);
-        let at = 0;
-        for (const chunk of chunks) {
-          body.set(chunk, at);
-          at += chunk.byteLength;
-        }
-      }
+    if (response.status === 200) {
+      body = await readLimited(response.body, limit);
+      tooLarge = body === null;
     } else if (response.body !== null) {
       response.body.cancel().catch(() => {});
     }
+    const error = tooLarge ? "the body is larger than " + limit + " bytes" : "";
     return [response.status, h.get("content-type") ?? "", h.get("cache-control") ?? "",
-            body, tooLarge ? "the body is larger than " + limit + " bytes" : ""];
+            body ?? new Uint8Array(0), error];
   } catch (error) {
     const timedOut = error && (error.name === "TimeoutError" || error.name === "AbortError");
     return [0, "", "", new Uint8Array(0), timedOut ? "timeout" : String(error && error.message)];
@@ -124,6 +131,10 @@ extern "C" {
         line: &str,
         started: f64,
     ) -> web_sys::Response;
+
+    /// The request body, or `null` once it passes `limit` bytes (reading stops there).
+    #[wasm_bindgen(js_name = readBody)]
+    pub fn read_body(request: &web_sys::Request, limit: u32) -> worker::js_sys::Promise;
 
     /// GETs `url` without following redirects, giving up after `timeout_ms` or once the body
     /// passes `limit` bytes: `[status, content type, cache control, body, error]`, where a

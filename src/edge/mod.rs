@@ -182,18 +182,23 @@ async fn run(
             headers,
             body,
         }) => {
+            let outcome = handler_outcome(status, &body);
             let reply = Reply {
                 status,
                 headers: Vec::new(),
                 body,
                 outcome: "ok",
             };
-            send_with(head, view, reply, &headers, Some(&decoration))
+            send_with(head, view, reply, &outcome, &headers, Some(&decoration))
         }
         Ok(Answer::Worker(response)) => {
             let status = response.status_code();
             let raw = web_sys::Response::from(response);
-            let line = log_line(view, status, "ok");
+            let line = log_line(
+                view,
+                status,
+                if status < 400 { "ok" } else { "handler_status" },
+            );
             let set = js::join_headers(decoration.set.iter().map(|(n, v)| (*n, v.as_str())));
             let vary = decoration.vary.unwrap_or("");
             js::decorate(raw, &set, vary, view.method == "HEAD", &line, head.started)
@@ -215,7 +220,32 @@ fn send(
     reply: Reply,
     decoration: Option<&Decoration>,
 ) -> web_sys::Response {
-    send_with(head, view, reply, &[], decoration)
+    let outcome = reply.outcome;
+    send_with(head, view, reply, outcome, &[], decoration)
+}
+
+/// What the log records for a handler's answer: `ok` below 400, else the `error` code of a
+/// JSON error body, else `status_NNN`.
+fn handler_outcome(status: u16, body: &str) -> String {
+    if status < 400 {
+        return "ok".into();
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorCode {
+        error: String,
+    }
+    match serde_json::from_str::<ErrorCode>(body) {
+        Ok(ErrorCode { error })
+            if !error.is_empty()
+                && error.len() <= 64
+                && error
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+        {
+            error
+        }
+        _ => format!("status_{status}"),
+    }
 }
 
 /// Builds the response in one crossing: the reply's headers, then `extra` (a handler's), then
@@ -224,6 +254,7 @@ fn send_with(
     head: &Head,
     view: &RequestHead<'_>,
     reply: Reply,
+    outcome: &str,
     extra: &[(String, String)],
     decoration: Option<&Decoration>,
 ) -> web_sys::Response {
@@ -260,7 +291,7 @@ fn send_with(
     } else {
         reply.body.as_str()
     };
-    let line = log_line(view, reply.status, reply.outcome);
+    let line = log_line(view, reply.status, outcome);
     js::respond(
         reply.status,
         &js::join_headers(headers),

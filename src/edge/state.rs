@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use worker::{console_error, Env};
+use worker::{console_error, console_log, console_warn, Env};
 
 use super::action::Handler;
 use super::env;
@@ -41,10 +41,13 @@ pub async fn get(env: &Env, routes: fn() -> Router<Handler>) -> Rc<State> {
         Err(error) => Err(error),
     };
     let state = match config {
-        Ok(config) => State::Ready(Gateway {
-            config,
-            router: routes(),
-        }),
+        Ok(config) => {
+            log_loaded(&config);
+            State::Ready(Gateway {
+                config,
+                router: routes(),
+            })
+        }
         Err(error) => {
             console_error!(
                 "{}",
@@ -60,6 +63,38 @@ pub async fn get(env: &Env, routes: fn() -> Router<Handler>) -> Rc<State> {
     let state = Rc::new(state);
     STATE.with(|s| *s.borrow_mut() = Some(state.clone()));
     state
+}
+
+/// The issuer of the development provider shipped in wrangler.toml.
+const DEVELOPMENT_ISSUER: &str = "https://dev.sitegate.invalid";
+
+/// One line per isolate saying what was loaded, with a warning for the two configurations
+/// that are valid but almost never meant: the public development provider, and no origins.
+fn log_loaded(config: &Config) {
+    let issuers: Vec<&str> = config
+        .auth
+        .providers()
+        .iter()
+        .map(|p| p.issuer.as_str())
+        .collect();
+    let mut warnings = Vec::new();
+    if issuers.contains(&DEVELOPMENT_ISSUER) {
+        warnings.push(
+            "the development provider is trusted: its private key is public (dev/); \
+             never deploy this configuration",
+        );
+    }
+    if !config.cors.allows_some_origin() {
+        warnings
+            .push("CORS_ALLOWED_ORIGINS is empty: no page on another origin can read a response");
+    }
+    let line = serde_json::json!({"event": "config_loaded", "issuers": issuers,
+                                  "warnings": warnings});
+    if warnings.is_empty() {
+        console_log!("{line}");
+    } else {
+        console_warn!("{line}");
+    }
 }
 
 /// Imports every configured key into Web Crypto before the first request is served: a key
