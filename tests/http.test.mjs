@@ -207,6 +207,34 @@ describe("POST /echo", () => {
     await assertError(res, 413, "body_too_large", `the body must be at most ${ECHO_LIMIT} bytes`);
   });
 
+  test("an endless streamed body is refused without being read to the end", async () => {
+    const chunk = new Uint8Array(16 * 1024).fill(0x63);
+    const LIMIT = 10_000; // 160 MiB if it were all read
+    let sent = 0;
+    const body = new ReadableStream({
+      pull(controller) {
+        if (sent >= LIMIT) return controller.close();
+        sent += 1;
+        controller.enqueue(chunk);
+      },
+    });
+    // The worker answers before the upload ends, so the client may see the connection
+    // closed instead of the 413; the worker's log line says what it answered either way.
+    const res = await worker
+      .fetch("/echo", { method: "POST", body, duplex: "half" })
+      .catch(() => null);
+    if (res !== null) {
+      await assertError(res, 413, "body_too_large", `the body must be at most ${ECHO_LIMIT} bytes`);
+    }
+    const logged = () =>
+      worker.logs.find((l) => l.includes('"path":"/echo"') && l.includes('"status":413'));
+    for (let i = 0; i < 200 && logged() === undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.match(logged() ?? "", /"outcome":"body_too_large"/);
+    assert.ok(sent < LIMIT / 4, `the worker pulled ${sent} of ${LIMIT} chunks`);
+  });
+
   test("a streamed body under the limit round-trips", async () => {
     const parts = ["stream", "ed ", "body"];
     const body = new ReadableStream({
