@@ -79,9 +79,20 @@ pub fn forget_keys(ids: &[u64]) {
 /// Imports `key` for every algorithm of `algorithms` it fits, keeping the results. Web Crypto
 /// checks what the JWK parser cannot (an EC point on its curve, an RSA key it supports), so a
 /// key that fails here can never verify anything.
+///
+/// The error names the key: `key "kid": Web Crypto cannot import it: <reason>`.
 pub async fn import_all(key: &VerifyingKey, algorithms: &[Algorithm]) -> Result<(), ImportFailed> {
     for alg in algorithms.iter().filter(|alg| key.fits(**alg)) {
-        import(key, *alg).await?;
+        import(key, *alg).await.map_err(|err| {
+            let name = key
+                .kid
+                .as_deref()
+                .map_or("without kid".to_string(), |k| format!("{k:?}"));
+            ImportFailed(format!(
+                "key {name}: Web Crypto cannot import it: {}",
+                err.0
+            ))
+        })?;
     }
     Ok(())
 }

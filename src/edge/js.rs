@@ -40,21 +40,10 @@ export function respond(status, headers, body, line, started) {
   log(line, started);
   return new Response(body === "" ? null : body, { status, headers: pairs(headers) });
 }
-export function decorate(response, headers, vary, headOnly, line, started) {
+export function decorate(response, headers, headOnly, line, started) {
   let out = headOnly ? new Response(null, response) : response;
   const apply = (target) => {
     for (const [name, value] of pairs(headers)) target.set(name, value);
-    if (vary !== "") {
-      const existing = target.get("vary");
-      if (existing === null || existing.trim() === "") {
-        target.set("vary", vary);
-      } else {
-        const names = existing.split(",").map((v) => v.trim().toLowerCase());
-        if (!names.includes("*") && !names.includes(vary.toLowerCase())) {
-          target.set("vary", existing + ", " + vary);
-        }
-      }
-    }
   };
   try {
     apply(out.headers);
@@ -143,11 +132,11 @@ extern "C" {
     pub fn fetch_document(url: &str, timeout_ms: u32, limit: u32) -> worker::js_sys::Promise;
 
     /// Sets `headers` on a handler's response (copying it when its headers are immutable),
-    /// adds `vary` to its `Vary`, drops its body for `HEAD`, and logs `line`.
+    /// drops its body for `HEAD`, and logs `line`. A `Vary` among `headers` is already merged
+    /// with the handler's.
     pub fn decorate(
         response: web_sys::Response,
         headers: &str,
-        vary: &str,
         head_only: bool,
         line: &str,
         started: f64,

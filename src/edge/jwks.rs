@@ -147,13 +147,7 @@ async fn importable(
 ) -> Result<(), String> {
     super::crypto::import_all(key, algorithms)
         .await
-        .map_err(|err| {
-            let name = key
-                .kid
-                .as_deref()
-                .map_or("without kid".to_string(), |k| format!("{k:?}"));
-            format!("key {name}: Web Crypto cannot import it: {}", err.0)
-        })
+        .map_err(|err| err.0)
 }
 
 #[cfg(feature = "native-verify")]

@@ -161,10 +161,15 @@ async fn run(
     request: web_sys::Request,
     env: Env,
 ) -> web_sys::Response {
+    let step = gateway.begin(view);
+    if let Step::Preflight(reply) = step {
+        return send(head, view, reply, None);
+    }
     let decoration = gateway.decoration(view);
-    let (route, token) = match gateway.begin(view) {
-        Step::Preflight(reply) => return send(head, view, reply, None),
-        Step::Reply(reply) => return send(head, view, reply, Some(&decoration)),
+    let (route, token) = match step {
+        Step::Preflight(reply) | Step::Reply(reply) => {
+            return send(head, view, reply, Some(&decoration))
+        }
         Step::Route { route, token } => (route, token),
     };
 
@@ -193,15 +198,19 @@ async fn run(
         }
         Ok(Answer::Worker(response)) => {
             let status = response.status_code();
+            let existing_vary = response.headers().get("Vary").ok().flatten();
+            let vary = decoration
+                .vary
+                .and_then(|name| merge_vary(existing_vary.as_deref(), name));
             let raw = web_sys::Response::from(response);
             let line = log_line(
                 view,
                 status,
                 if status < 400 { "ok" } else { "handler_status" },
             );
-            let set = js::join_headers(decoration.set.iter().map(|(n, v)| (*n, v.as_str())));
-            let vary = decoration.vary.unwrap_or("");
-            js::decorate(raw, &set, vary, view.method == "HEAD", &line, head.started)
+            let set = decoration.set.iter().map(|(n, v)| (*n, v.as_str()));
+            let set = js::join_headers(set.chain(vary.as_deref().map(|v| ("Vary", v))));
+            js::decorate(raw, &set, view.method == "HEAD", &line, head.started)
         }
         Err(err) => {
             console_error!(

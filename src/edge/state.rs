@@ -108,16 +108,9 @@ async fn import_static_keys(config: &Config) -> Result<(), ConfigError> {
         };
         for key in keys {
             if let Err(err) = super::crypto::import_all(key, &provider.algorithms).await {
-                let name = key
-                    .kid
-                    .as_deref()
-                    .map_or("without kid".to_string(), |k| format!("{k:?}"));
                 return Err(ConfigError {
                     setting: "AUTH_PROVIDERS",
-                    problem: format!(
-                        "provider {index}: jwks: key {name}: Web Crypto cannot import it: {}",
-                        err.0
-                    ),
+                    problem: format!("provider {index}: jwks: {}", err.0),
                 });
             }
         }
